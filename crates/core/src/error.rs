@@ -1,0 +1,245 @@
+use std::fmt;
+use std::time::Duration;
+
+use crate::Provider;
+
+/// What went wrong, in terms that are the same for every provider.
+///
+/// The router decides what to do from the kind alone: see [`ErrorKind::retryable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Too many requests or tokens for now (HTTP 429 and friends). Retryable.
+    RateLimited,
+    /// The account is out of credit or quota (OpenAI `insufficient_quota`). Never retried.
+    QuotaExceeded,
+    /// The provider is overloaded (Anthropic 529, Gemini 503 `UNAVAILABLE`). Retryable.
+    Overloaded,
+    /// A 5xx from the provider. Retryable.
+    Server,
+    /// A connect, first-token, idle or total timeout. Retryable.
+    Timeout,
+    /// The connection failed or was reset. Retryable.
+    Network,
+    /// The credentials were missing or rejected.
+    Auth,
+    /// The credentials are valid but may not do this.
+    Permission,
+    /// Unknown model, deployment or route.
+    NotFound,
+    /// The request was malformed or used an unsupported option.
+    BadRequest,
+    /// The prompt does not fit the model's context window.
+    ContextLength,
+    /// The provider's safety system refused the request or the answer.
+    ContentPolicy,
+    /// A body or stream frame could not be decoded.
+    Decode,
+    /// A call was refused because it would pass the budget.
+    Budget,
+    /// A cassette had no recording for the request.
+    NoMatch,
+    /// The operation is not supported by this adapter.
+    Unsupported,
+    /// Anything else.
+    Other,
+}
+
+impl ErrorKind {
+    /// Whether retrying the same request may succeed.
+    ///
+    /// `RateLimited`, `Overloaded`, `Server`, `Timeout` and `Network` are retryable.
+    /// Everything else, `QuotaExceeded` included, is not.
+    pub fn retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::RateLimited
+                | ErrorKind::Overloaded
+                | ErrorKind::Server
+                | ErrorKind::Timeout
+                | ErrorKind::Network
+        )
+    }
+
+    /// The snake_case name, e.g. `rate_limited`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::QuotaExceeded => "quota_exceeded",
+            ErrorKind::Overloaded => "overloaded",
+            ErrorKind::Server => "server",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Network => "network",
+            ErrorKind::Auth => "auth",
+            ErrorKind::Permission => "permission",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::BadRequest => "bad_request",
+            ErrorKind::ContextLength => "context_length",
+            ErrorKind::ContentPolicy => "content_policy",
+            ErrorKind::Decode => "decode",
+            ErrorKind::Budget => "budget",
+            ErrorKind::NoMatch => "no_match",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Other => "other",
+        }
+    }
+
+    /// Parses a snake_case name as returned by [`ErrorKind::as_str`].
+    pub fn from_name(name: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL.iter().copied().find(|k| k.as_str() == name)
+    }
+
+    /// Every kind, in declaration order.
+    pub const ALL: [ErrorKind; 17] = [
+        ErrorKind::RateLimited,
+        ErrorKind::QuotaExceeded,
+        ErrorKind::Overloaded,
+        ErrorKind::Server,
+        ErrorKind::Timeout,
+        ErrorKind::Network,
+        ErrorKind::Auth,
+        ErrorKind::Permission,
+        ErrorKind::NotFound,
+        ErrorKind::BadRequest,
+        ErrorKind::ContextLength,
+        ErrorKind::ContentPolicy,
+        ErrorKind::Decode,
+        ErrorKind::Budget,
+        ErrorKind::NoMatch,
+        ErrorKind::Unsupported,
+        ErrorKind::Other,
+    ];
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The one error type of llmvcr's LLM layer.
+///
+/// It carries the classified [`ErrorKind`] and whatever the provider said: the HTTP
+/// status, the provider's error code and message, and how long it asked us to wait.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}", self.render())]
+pub struct Error {
+    /// The classified kind.
+    pub kind: ErrorKind,
+    /// The provider that produced the error, if known.
+    pub provider: Option<Provider>,
+    /// The HTTP status, if the error came from an HTTP response.
+    pub status: Option<u16>,
+    /// How long the provider asked the caller to wait before retrying.
+    pub retry_after: Option<Duration>,
+    /// The provider's machine-readable code or type (`insufficient_quota`,
+    /// `overloaded_error`, `RESOURCE_EXHAUSTED`, ...).
+    pub code: Option<String>,
+    /// A human-readable message. Never contains credentials.
+    pub message: String,
+}
+
+/// `Result` with llmvcr's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A new error of `kind` with `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
+        Error {
+            kind,
+            provider: None,
+            status: None,
+            retry_after: None,
+            code: None,
+            message: message.into(),
+        }
+    }
+
+    /// A [`ErrorKind::Decode`] error.
+    pub fn decode(message: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Decode, message)
+    }
+
+    /// Sets the provider.
+    pub fn with_provider(mut self, provider: Provider) -> Error {
+        self.provider = Some(provider);
+        self
+    }
+
+    /// Sets the HTTP status.
+    pub fn with_status(mut self, status: u16) -> Error {
+        self.status = Some(status);
+        self
+    }
+
+    /// Sets the wait the provider asked for.
+    pub fn with_retry_after(mut self, retry_after: Option<Duration>) -> Error {
+        self.retry_after = retry_after;
+        self
+    }
+
+    /// Sets the provider's error code.
+    pub fn with_code(mut self, code: impl Into<String>) -> Error {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// Whether retrying may succeed; see [`ErrorKind::retryable`].
+    pub fn retryable(&self) -> bool {
+        self.kind.retryable()
+    }
+
+    fn render(&self) -> String {
+        let mut out = String::from(self.kind.as_str());
+        if let Some(p) = self.provider {
+            out.push_str(" from ");
+            out.push_str(p.as_str());
+        }
+        if let Some(s) = self.status {
+            out.push_str(&format!(" (HTTP {s})"));
+        }
+        if let Some(code) = &self.code {
+            out.push_str(&format!(" [{code}]"));
+        }
+        if !self.message.is_empty() {
+            out.push_str(": ");
+            out.push_str(&self.message);
+        }
+        if let Some(d) = self.retry_after {
+            out.push_str(&format!("; retry after {:.3}s", d.as_secs_f64()));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for k in ErrorKind::ALL {
+            assert_eq!(ErrorKind::from_name(k.as_str()), Some(k));
+        }
+    }
+
+    #[test]
+    fn quota_is_never_retryable() {
+        assert!(!ErrorKind::QuotaExceeded.retryable());
+        assert!(ErrorKind::RateLimited.retryable());
+        assert!(ErrorKind::Overloaded.retryable());
+    }
+
+    #[test]
+    fn display_is_informative() {
+        let e = Error::new(ErrorKind::RateLimited, "slow down")
+            .with_provider(Provider::OpenAi)
+            .with_status(429)
+            .with_code("rate_limit_exceeded")
+            .with_retry_after(Some(Duration::from_millis(1500)));
+        assert_eq!(
+            e.to_string(),
+            "rate_limited from openai (HTTP 429) [rate_limit_exceeded]: slow down; retry after 1.500s"
+        );
+    }
+}

@@ -1,0 +1,104 @@
+//! Neutral types for llmvcr.
+//!
+//! Every provider adapter translates its wire format to and from these types, so the
+//! router, the cost ledger, the scenario runner and the CLI never see a provider's JSON.
+//! This crate performs no I/O.
+//!
+//! ```
+//! use llmvcr_core::{ChatRequest, ToolSpec};
+//! use serde_json::json;
+//!
+//! let req = ChatRequest::new("gpt-4o-mini")
+//!     .system("You are terse.")
+//!     .user("What is 17 * 23?")
+//!     .tool(ToolSpec::new("multiply", json!({"type": "object"})))
+//!     .max_tokens(64);
+//! assert_eq!(req.messages.len(), 2);
+//! ```
+#![warn(missing_docs, unreachable_pub)]
+
+mod error;
+mod request;
+mod response;
+mod secret;
+mod stream;
+
+pub use error::{Error, ErrorKind, Result};
+pub use request::{
+    ChatRequest, ContentPart, ImageSource, Message, ReasoningEffort, ResponseFormat, Role,
+    ToolChoice, ToolSpec,
+};
+pub use response::{ChatResponse, FinishKind, FinishReason, ToolCall, Usage};
+pub use secret::Secret;
+pub use stream::{StreamAccumulator, StreamEvent};
+
+/// The providers llmvcr knows by name.
+///
+/// `as_str` gives the lowercase name used in CLI output and cassette metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Provider {
+    /// api.openai.com
+    OpenAi,
+    /// Azure OpenAI (`*.openai.azure.com`, `*.cognitiveservices.azure.com`).
+    Azure,
+    /// api.anthropic.com
+    Anthropic,
+    /// Gemini API (`generativelanguage.googleapis.com`) and Vertex AI.
+    Gemini,
+    /// openrouter.ai
+    OpenRouter,
+    /// api.groq.com
+    Groq,
+    /// api.mistral.ai
+    Mistral,
+    /// A local Ollama server.
+    Ollama,
+    /// A local LM Studio server.
+    LmStudio,
+    /// Anything else.
+    Unknown,
+}
+
+impl Provider {
+    /// Lowercase name: `openai`, `azure`, `anthropic`, `gemini`, `openrouter`, `groq`,
+    /// `mistral`, `ollama`, `lmstudio` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::OpenAi => "openai",
+            Provider::Azure => "azure",
+            Provider::Anthropic => "anthropic",
+            Provider::Gemini => "gemini",
+            Provider::OpenRouter => "openrouter",
+            Provider::Groq => "groq",
+            Provider::Mistral => "mistral",
+            Provider::Ollama => "ollama",
+            Provider::LmStudio => "lmstudio",
+            Provider::Unknown => "unknown",
+        }
+    }
+
+    /// Parses the name that [`Provider::as_str`] returns (case-insensitive).
+    pub fn from_name(name: &str) -> Option<Provider> {
+        let p = match name.to_ascii_lowercase().as_str() {
+            "openai" => Provider::OpenAi,
+            "azure" | "azure_openai" | "azure-openai" => Provider::Azure,
+            "anthropic" => Provider::Anthropic,
+            "gemini" | "google" | "vertex" | "vertexai" => Provider::Gemini,
+            "openrouter" => Provider::OpenRouter,
+            "groq" => Provider::Groq,
+            "mistral" => Provider::Mistral,
+            "ollama" => Provider::Ollama,
+            "lmstudio" | "lm_studio" | "lm-studio" => Provider::LmStudio,
+            "unknown" => Provider::Unknown,
+            _ => return None,
+        };
+        Some(p)
+    }
+}
+
+impl std::fmt::Display for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

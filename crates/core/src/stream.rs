@@ -1,0 +1,215 @@
+use crate::response::parse_arguments;
+use crate::{ChatResponse, FinishReason, ToolCall, Usage};
+
+/// One decoded event of a streamed response.
+///
+/// Adapters turn provider frames into these; [`StreamAccumulator`] folds them into the
+/// same [`ChatResponse`] that the non-streaming call returns.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// Response metadata. May arrive more than once; later values win.
+    Start {
+        /// The provider's response id.
+        id: Option<String>,
+        /// The model that answers.
+        model: Option<String>,
+    },
+    /// A piece of visible text.
+    TextDelta(String),
+    /// A piece of reasoning text.
+    ReasoningDelta(String),
+    /// A tool call begins. `index` identifies it for later deltas.
+    ToolCallStart {
+        /// Stream-local index of the call.
+        index: usize,
+        /// The provider's call id.
+        id: Option<String>,
+        /// The function name.
+        name: String,
+    },
+    /// A fragment of a tool call's JSON arguments.
+    ToolCallDelta {
+        /// The index given by the matching `ToolCallStart`.
+        index: usize,
+        /// The fragment, appended as-is.
+        arguments: String,
+    },
+    /// The usage so far. Each event replaces the previous one: adapters merge the
+    /// provider's partial reports before emitting.
+    Usage(Usage),
+    /// Why the model stopped. Later values replace earlier ones.
+    Finish(FinishReason),
+}
+
+impl StreamEvent {
+    /// Whether this event carries answer content: text, reasoning, or a tool call.
+    pub fn is_content(&self) -> bool {
+        match self {
+            StreamEvent::TextDelta(t) | StreamEvent::ReasoningDelta(t) => !t.is_empty(),
+            StreamEvent::ToolCallStart { .. } | StreamEvent::ToolCallDelta { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct PendingCall {
+    index: usize,
+    id: Option<String>,
+    name: String,
+    raw: String,
+}
+
+/// Folds [`StreamEvent`]s into a [`ChatResponse`].
+///
+/// ```
+/// use llmvcr_core::{StreamAccumulator, StreamEvent};
+///
+/// let mut acc = StreamAccumulator::new();
+/// acc.push(&StreamEvent::TextDelta("Hel".into()));
+/// acc.push(&StreamEvent::TextDelta("lo".into()));
+/// assert_eq!(acc.finish().text, "Hello");
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct StreamAccumulator {
+    response: ChatResponse,
+    calls: Vec<PendingCall>,
+    saw_content: bool,
+}
+
+impl StreamAccumulator {
+    /// An empty accumulator.
+    pub fn new() -> StreamAccumulator {
+        StreamAccumulator::default()
+    }
+
+    /// Folds one event in.
+    pub fn push(&mut self, event: &StreamEvent) {
+        self.saw_content |= event.is_content();
+        match event {
+            StreamEvent::Start { id, model } => {
+                if id.is_some() {
+                    self.response.id.clone_from(id);
+                }
+                if model.is_some() {
+                    self.response.model.clone_from(model);
+                }
+            }
+            StreamEvent::TextDelta(t) => self.response.text.push_str(t),
+            StreamEvent::ReasoningDelta(t) => self.response.reasoning.push_str(t),
+            StreamEvent::ToolCallStart { index, id, name } => {
+                match self.calls.iter_mut().find(|c| c.index == *index) {
+                    Some(call) => {
+                        if id.is_some() {
+                            call.id.clone_from(id);
+                        }
+                        if !name.is_empty() {
+                            call.name.clone_from(name);
+                        }
+                    }
+                    None => self.calls.push(PendingCall {
+                        index: *index,
+                        id: id.clone(),
+                        name: name.clone(),
+                        raw: String::new(),
+                    }),
+                }
+            }
+            StreamEvent::ToolCallDelta { index, arguments } => {
+                match self.calls.iter_mut().find(|c| c.index == *index) {
+                    Some(call) => call.raw.push_str(arguments),
+                    None => self.calls.push(PendingCall {
+                        index: *index,
+                        id: None,
+                        name: String::new(),
+                        raw: arguments.clone(),
+                    }),
+                }
+            }
+            StreamEvent::Usage(u) => self.response.usage = Some(*u),
+            StreamEvent::Finish(f) => self.response.finish_reason = Some(f.clone()),
+        }
+    }
+
+    /// Whether any content (text, reasoning or a tool call) has arrived.
+    pub fn has_content(&self) -> bool {
+        self.saw_content
+    }
+
+    /// The response so far, without consuming the accumulator. Used to report the
+    /// partial output of a stream that failed midway.
+    pub fn snapshot(&self) -> ChatResponse {
+        self.clone().finish()
+    }
+
+    /// The aggregated response.
+    pub fn finish(self) -> ChatResponse {
+        let mut response = self.response;
+        response.tool_calls = self
+            .calls
+            .into_iter()
+            .map(|c| ToolCall {
+                id: c.id,
+                name: c.name,
+                arguments: parse_arguments(&c.raw),
+            })
+            .collect();
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::FinishKind;
+    use serde_json::json;
+
+    #[test]
+    fn tool_call_fragments_join_by_index() {
+        let mut acc = StreamAccumulator::new();
+        for ev in [
+            StreamEvent::ToolCallStart {
+                index: 0,
+                id: Some("a".into()),
+                name: "f".into(),
+            },
+            StreamEvent::ToolCallStart {
+                index: 1,
+                id: Some("b".into()),
+                name: "g".into(),
+            },
+            StreamEvent::ToolCallDelta {
+                index: 0,
+                arguments: "{\"x\":".into(),
+            },
+            StreamEvent::ToolCallDelta {
+                index: 1,
+                arguments: "{}".into(),
+            },
+            StreamEvent::ToolCallDelta {
+                index: 0,
+                arguments: "1}".into(),
+            },
+            StreamEvent::Finish(FinishReason::new(FinishKind::ToolCalls, "tool_calls")),
+        ] {
+            acc.push(&ev);
+        }
+        assert!(acc.has_content());
+        let r = acc.finish();
+        assert_eq!(r.tool_calls.len(), 2);
+        assert_eq!(r.tool_calls[0].arguments, json!({"x": 1}));
+        assert_eq!(r.tool_calls[1].name, "g");
+        assert_eq!(r.finish_reason.unwrap().raw, "tool_calls");
+    }
+
+    #[test]
+    fn metadata_alone_is_not_content() {
+        let mut acc = StreamAccumulator::new();
+        acc.push(&StreamEvent::Start {
+            id: Some("x".into()),
+            model: None,
+        });
+        acc.push(&StreamEvent::TextDelta(String::new()));
+        assert!(!acc.has_content());
+    }
+}

@@ -1,0 +1,176 @@
+//! JSON frames out of SSE, NDJSON or JSON-array streams, shared by every adapter's
+//! stream decoder.
+
+use llmvcr_core::{Error, Provider, Result};
+use llmvcr_framing::{FrameError, JsonArrayFramer, NdjsonFramer, SseFramer, SseItem, StreamFormat};
+use serde_json::Value;
+
+/// One JSON frame of a stream.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct JsonFrame {
+    /// The SSE `event:` name, if the stream is SSE and the frame had one.
+    pub(crate) event: Option<String>,
+    /// The parsed JSON payload.
+    pub(crate) data: Value,
+}
+
+#[derive(Debug)]
+enum Framer {
+    Sse(SseFramer),
+    Ndjson(NdjsonFramer),
+    Array(JsonArrayFramer),
+}
+
+/// Splits a byte stream into JSON frames. SSE comments, empty data and the `[DONE]`
+/// sentinel are skipped.
+#[derive(Debug)]
+pub(crate) struct JsonFrames {
+    framer: Framer,
+    provider: Provider,
+    index: usize,
+}
+
+impl JsonFrames {
+    pub(crate) fn new(format: StreamFormat, provider: Provider) -> JsonFrames {
+        let framer = match format {
+            StreamFormat::Sse => Framer::Sse(SseFramer::new()),
+            StreamFormat::Ndjson => Framer::Ndjson(NdjsonFramer::new()),
+            StreamFormat::JsonArray => Framer::Array(JsonArrayFramer::new()),
+        };
+        JsonFrames {
+            framer,
+            provider,
+            index: 0,
+        }
+    }
+
+    pub(crate) fn feed(&mut self, bytes: &[u8]) -> Result<Vec<JsonFrame>> {
+        match &mut self.framer {
+            Framer::Sse(f) => {
+                let items = f.feed(bytes).map_err(|e| frame_error(e, self.provider))?;
+                self.sse_items(items)
+            }
+            Framer::Ndjson(f) => {
+                let lines = f.feed(bytes).map_err(|e| frame_error(e, self.provider))?;
+                self.texts(lines)
+            }
+            Framer::Array(f) => {
+                let elems = f.feed(bytes).map_err(|e| frame_error(e, self.provider))?;
+                self.texts(elems)
+            }
+        }
+    }
+
+    pub(crate) fn finish(&mut self) -> Result<Vec<JsonFrame>> {
+        match &mut self.framer {
+            Framer::Sse(f) => {
+                let items = f.finish().map_err(|e| frame_error(e, self.provider))?;
+                self.sse_items(items)
+            }
+            Framer::Ndjson(f) => {
+                let lines = f.finish().map_err(|e| frame_error(e, self.provider))?;
+                self.texts(lines)
+            }
+            Framer::Array(f) => {
+                let elems = f.finish().map_err(|e| frame_error(e, self.provider))?;
+                self.texts(elems)
+            }
+        }
+    }
+
+    fn sse_items(&mut self, items: Vec<SseItem>) -> Result<Vec<JsonFrame>> {
+        let mut out = Vec::new();
+        for item in items {
+            let SseItem::Event(ev) = item else { continue };
+            let data = ev.data.trim();
+            if data.is_empty() || data == "[DONE]" {
+                continue;
+            }
+            let value = self.parse(data)?;
+            out.push(JsonFrame {
+                event: ev.event,
+                data: value,
+            });
+        }
+        Ok(out)
+    }
+
+    fn texts(&mut self, texts: Vec<String>) -> Result<Vec<JsonFrame>> {
+        let mut out = Vec::with_capacity(texts.len());
+        for t in texts {
+            let value = self.parse(&t)?;
+            out.push(JsonFrame {
+                event: None,
+                data: value,
+            });
+        }
+        Ok(out)
+    }
+
+    fn parse(&mut self, text: &str) -> Result<Value> {
+        let index = self.index;
+        self.index += 1;
+        serde_json::from_str(text).map_err(|e| {
+            Error::decode(format!(
+                "stream frame {index} is not valid JSON ({e}): {}",
+                snippet(text)
+            ))
+            .with_provider(self.provider)
+        })
+    }
+}
+
+fn frame_error(e: FrameError, provider: Provider) -> Error {
+    Error::decode(format!("malformed stream: {e}")).with_provider(provider)
+}
+
+/// The first 120 characters of `text`, for error messages.
+pub(crate) fn snippet(text: &str) -> String {
+    const MAX: usize = 120;
+    match text.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+/// Parses a whole non-streaming body as JSON, with a typed error.
+pub(crate) fn parse_body(body: &[u8], provider: Provider) -> Result<Value> {
+    serde_json::from_slice(body).map_err(|e| {
+        Error::decode(format!(
+            "response body is not valid JSON ({e}): {}",
+            snippet(&String::from_utf8_lossy(body))
+        ))
+        .with_provider(provider)
+    })
+}
+
+/// The stream format implied by a response `Content-Type`, defaulting to `default`.
+pub(crate) fn format_for(content_type: Option<&str>, default: StreamFormat) -> StreamFormat {
+    content_type
+        .and_then(StreamFormat::from_content_type)
+        .unwrap_or(default)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skips_done_and_comments() {
+        let mut f = JsonFrames::new(StreamFormat::Sse, Provider::OpenRouter);
+        let mut out = f
+            .feed(b": OPENROUTER PROCESSING\n\ndata: {\"a\":1}\n\ndata: [DONE]\n\n")
+            .unwrap();
+        out.extend(f.finish().unwrap());
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].data["a"], 1);
+    }
+
+    #[test]
+    fn bad_json_is_a_decode_error() {
+        let mut f = JsonFrames::new(StreamFormat::Ndjson, Provider::Ollama);
+        let err = f.feed(b"{\"a\":\n").unwrap_err();
+        assert_eq!(err.kind, llmvcr_core::ErrorKind::Decode);
+        assert!(err.message.contains("frame 0"));
+    }
+}
