@@ -128,12 +128,21 @@ impl JsonArrayFramer {
         }
     }
 
-    fn element_byte(&mut self, b: u8, offset: u64, out: &mut Vec<String>) -> Result<(), FrameError> {
+    fn element_byte(
+        &mut self,
+        b: u8,
+        offset: u64,
+        out: &mut Vec<String>,
+    ) -> Result<(), FrameError> {
         let scalar = self.depth == 0 && !self.in_string;
         if scalar && (b == b',' || b == b']' || b.is_ascii_whitespace()) {
             // End of a scalar element.
             self.emit(out)?;
-            self.state = if b == b']' { State::Done } else { State::Between };
+            self.state = if b == b']' {
+                State::Done
+            } else {
+                State::Between
+            };
             return Ok(());
         }
         if scalar && (b == b'}' || b == b'{' || b == b'[') {
@@ -196,8 +205,14 @@ mod tests {
 
     #[test]
     fn truncated_array_is_an_error() {
-        assert!(matches!(all(b"[{\"a\":1}"), Err(FrameError::Truncated { .. })));
-        assert!(matches!(all(b"[{\"a\":"), Err(FrameError::Truncated { .. })));
+        assert!(matches!(
+            all(b"[{\"a\":1}"),
+            Err(FrameError::Truncated { .. })
+        ));
+        assert!(matches!(
+            all(b"[{\"a\":"),
+            Err(FrameError::Truncated { .. })
+        ));
         assert!(matches!(all(b"x"), Err(FrameError::UnexpectedByte { .. })));
     }
 

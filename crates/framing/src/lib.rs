@@ -99,8 +99,11 @@ impl StreamFormat {
             .to_ascii_lowercase();
         match ct.as_str() {
             "text/event-stream" => Some(StreamFormat::Sse),
-            "application/x-ndjson" | "application/ndjson" | "application/jsonl"
-            | "application/jsonlines" | "application/x-jsonlines" => Some(StreamFormat::Ndjson),
+            "application/x-ndjson"
+            | "application/ndjson"
+            | "application/jsonl"
+            | "application/jsonlines"
+            | "application/x-jsonlines" => Some(StreamFormat::Ndjson),
             _ => None,
         }
     }

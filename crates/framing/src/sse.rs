@@ -158,11 +158,9 @@ impl SseFramer {
                 self.has_data = true;
                 self.has_fields = true;
             }
-            "id" => {
-                if !value.contains('\0') {
-                    self.current.id = Some(value.to_string());
-                    self.has_fields = true;
-                }
+            "id" if !value.contains('\0') => {
+                self.current.id = Some(value.to_string());
+                self.has_fields = true;
             }
             "retry" => {
                 if let Ok(ms) = value.parse::<u64>() {
@@ -208,7 +206,10 @@ mod tests {
 
     #[test]
     fn crlf_lf_and_cr_line_endings() {
-        assert_eq!(data(&all(b"data: a\r\n\r\ndata: b\n\ndata: c\r\rdata: d")), ["a", "b", "c", "d"]);
+        assert_eq!(
+            data(&all(b"data: a\r\n\r\ndata: b\n\ndata: c\r\rdata: d")),
+            ["a", "b", "c", "d"]
+        );
     }
 
     #[test]

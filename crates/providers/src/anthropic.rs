@@ -1,11 +1,48 @@
-//! Anthropic Messages (placeholder until the adapter lands).
+//! Anthropic Messages: `POST {base_url}/messages`.
+//!
+//! Encoding hoists system messages into the top-level `system` string, sends every
+//! message as content blocks, merges consecutive tool results into one `user` message
+//! of `tool_result` blocks, and always sets `max_tokens`, which the API requires.
+//!
+//! Decoding keeps the accounting of [`Usage`]: `input_tokens` is all input processed,
+//! so it adds `cache_read_input_tokens` and `cache_creation_input_tokens` to the
+//! API's `input_tokens`, which counts only the uncached part.
+//!
+//! Server tool blocks (`server_tool_use`, `web_search_tool_result`, ...) are run by
+//! Anthropic, not by the caller, so they never become [`ToolCall`]s, streamed or not.
+//!
+//! ```
+//! use llmvcr_core::{ChatRequest, Provider};
+//! use llmvcr_providers::{Adapter, Endpoint, anthropic::Anthropic};
+//!
+//! let adapter = Anthropic::new(Provider::Anthropic);
+//! let wire = adapter
+//!     .build(&Endpoint::anthropic(), &ChatRequest::new("claude-sonnet-4-5").system("Be brief.").user("Hi"))
+//!     .unwrap();
+//! assert_eq!(wire.url, "https://api.anthropic.com/v1/messages");
+//! assert_eq!(wire.body["system"], "Be brief.");
+//! assert_eq!(wire.body["max_tokens"], 4096);
+//! ```
 
-use http::Method;
-use llmvcr_core::{ChatRequest, ChatResponse, Error, ErrorKind, Provider, Result, StreamEvent};
-use serde_json::Value;
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use llmvcr_core::{
+    ChatRequest, ChatResponse, ContentPart, Error, ErrorKind, FinishKind, FinishReason,
+    ImageSource, Message, Provider, ResponseFormat, Result, Role, StreamEvent, ToolCall,
+    ToolChoice, Usage,
+};
+use llmvcr_framing::StreamFormat;
+use serde_json::{Map, Value, json};
 
 use crate::adapter::{Adapter, StreamDecoder, WireRequest};
 use crate::endpoint::{Endpoint, WireApi};
+use crate::error::error_in_body;
+use crate::frames::{JsonFrame, format_for, parse_body};
+use crate::openai_chat::{FrameDecoder, FrameHandler, merge_extra, standard_headers};
+
+/// `max_tokens` when the request leaves it unset.
+const DEFAULT_MAX_TOKENS: u32 = 4096;
+/// `anthropic-version` when the endpoint names none.
+const DEFAULT_VERSION: &str = "2023-06-01";
 
 /// The Anthropic Messages adapter.
 #[derive(Debug, Clone)]
@@ -18,42 +55,586 @@ impl Anthropic {
     pub fn new(provider: Provider) -> Anthropic {
         Anthropic { provider }
     }
-}
 
-#[derive(Debug)]
-struct Decoder;
-
-impl StreamDecoder for Decoder {
-    fn feed(&mut self, _bytes: &[u8]) -> Result<Vec<StreamEvent>> {
-        Ok(Vec::new())
+    /// Builds `POST {base_url}/messages/count_tokens` for `request`: the same body as
+    /// [`Adapter::build`] without the fields that endpoint rejects (`max_tokens`,
+    /// `stream` and the sampling parameters).
+    pub fn count_tokens_request(
+        &self,
+        endpoint: &Endpoint,
+        request: &ChatRequest,
+    ) -> Result<WireRequest> {
+        let mut body = encode_body(request)?;
+        for key in [
+            "max_tokens",
+            "stream",
+            "temperature",
+            "top_p",
+            "top_k",
+            "stop_sequences",
+        ] {
+            body.remove(key);
+        }
+        Ok(WireRequest {
+            method: Method::POST,
+            url: format!("{}/messages/count_tokens", endpoint.base_url),
+            headers: self.headers(endpoint)?,
+            body: Value::Object(body),
+        })
     }
-    fn finish(&mut self) -> Result<Vec<StreamEvent>> {
-        Ok(Vec::new())
+
+    /// Decodes a `count_tokens` answer (`{"input_tokens": N}`).
+    pub fn decode_count_tokens(&self, body: &[u8]) -> Result<u64> {
+        let value = parse_body(body, self.provider)?;
+        if let Some(err) = error_in_body(self.provider, &value) {
+            return Err(err);
+        }
+        value
+            .get("input_tokens")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| {
+                Error::decode("count_tokens answer has no `input_tokens`")
+                    .with_provider(self.provider)
+            })
+    }
+
+    fn headers(&self, endpoint: &Endpoint) -> Result<HeaderMap> {
+        let mut headers = standard_headers(endpoint)?;
+        if !headers.contains_key("anthropic-version") {
+            let version = endpoint.api_version.as_deref().unwrap_or(DEFAULT_VERSION);
+            let value = HeaderValue::from_str(version).map_err(|_| {
+                Error::new(
+                    ErrorKind::BadRequest,
+                    "the API version is not a valid `anthropic-version` header value",
+                )
+                .with_provider(self.provider)
+            })?;
+            headers.insert(HeaderName::from_static("anthropic-version"), value);
+        }
+        Ok(headers)
     }
 }
 
 impl Adapter for Anthropic {
     fn wire_api(&self) -> WireApi {
-        WireApi::OpenAiChat
+        WireApi::AnthropicMessages
     }
+
     fn provider(&self) -> Provider {
         self.provider
     }
-    fn encode(&self, _request: &ChatRequest) -> Result<Value> {
-        Err(Error::new(ErrorKind::Unsupported, "not yet"))
+
+    fn encode(&self, request: &ChatRequest) -> Result<Value> {
+        encode_body(request).map(Value::Object)
     }
+
     fn build(&self, endpoint: &Endpoint, request: &ChatRequest) -> Result<WireRequest> {
         Ok(WireRequest {
             method: Method::POST,
-            url: format!("{}/chat/completions", endpoint.base_url),
-            headers: http::HeaderMap::new(),
+            url: format!("{}/messages", endpoint.base_url),
+            headers: self.headers(endpoint)?,
             body: self.encode(request)?,
         })
     }
-    fn decode(&self, _body: &[u8]) -> Result<ChatResponse> {
-        Err(Error::new(ErrorKind::Unsupported, "not yet"))
+
+    fn decode(&self, body: &[u8]) -> Result<ChatResponse> {
+        let value = parse_body(body, self.provider)?;
+        if let Some(err) = error_in_body(self.provider, &value) {
+            return Err(err);
+        }
+        let blocks = value
+            .get("content")
+            .and_then(Value::as_array)
+            .ok_or_else(|| {
+                Error::decode("Anthropic message has no `content` array")
+                    .with_provider(self.provider)
+            })?;
+        let mut response = ChatResponse {
+            id: str_field(&value, "id"),
+            model: str_field(&value, "model"),
+            usage: value.get("usage").filter(|u| u.is_object()).map(usage_from),
+            finish_reason: value
+                .get("stop_reason")
+                .and_then(Value::as_str)
+                .map(finish_from),
+            ..ChatResponse::default()
+        };
+        for block in blocks {
+            match block.get("type").and_then(Value::as_str) {
+                Some("text") => response.text.push_str(str_of(block, "text")),
+                Some("thinking") => response.reasoning.push_str(str_of(block, "thinking")),
+                Some("tool_use") => response.tool_calls.push(ToolCall::from_value(
+                    str_field(block, "id"),
+                    str_of(block, "name"),
+                    block.get("input").cloned().unwrap_or_else(|| json!({})),
+                )),
+                _ => {}
+            }
+        }
+        Ok(response)
     }
-    fn stream_decoder(&self, _content_type: Option<&str>) -> Box<dyn StreamDecoder> {
-        Box::new(Decoder)
+
+    fn stream_decoder(&self, content_type: Option<&str>) -> Box<dyn StreamDecoder> {
+        Box::new(FrameDecoder::new(
+            format_for(content_type, StreamFormat::Sse),
+            self.provider,
+            AnthropicFrames {
+                provider: self.provider,
+                blocks: Vec::new(),
+                usage: Map::new(),
+            },
+        ))
     }
+}
+
+// ---------------------------------------------------------------------------------
+// Encoding
+
+fn encode_body(request: &ChatRequest) -> Result<Map<String, Value>> {
+    let mut body = Map::new();
+    body.insert("model".into(), json!(request.model));
+    let max_tokens = request.max_tokens.unwrap_or(match request.thinking_budget {
+        // The answer needs room beyond the thinking budget.
+        Some(budget) if budget >= DEFAULT_MAX_TOKENS => budget.saturating_add(DEFAULT_MAX_TOKENS),
+        _ => DEFAULT_MAX_TOKENS,
+    });
+    body.insert("max_tokens".into(), json!(max_tokens));
+    if let Some(system) = request.system_text() {
+        body.insert("system".into(), json!(system));
+    }
+    body.insert(
+        "messages".into(),
+        Value::Array(encode_messages(&request.messages)?),
+    );
+    if !request.tools.is_empty() {
+        let tools = request
+            .tools
+            .iter()
+            .map(|t| {
+                let mut tool = Map::new();
+                tool.insert("name".into(), json!(t.name));
+                if let Some(d) = &t.description {
+                    tool.insert("description".into(), json!(d));
+                }
+                tool.insert("input_schema".into(), t.parameters.clone());
+                if let Some(strict) = t.strict {
+                    tool.insert("strict".into(), json!(strict));
+                }
+                Value::Object(tool)
+            })
+            .collect();
+        body.insert("tools".into(), Value::Array(tools));
+    }
+    if let Some(choice) = &request.tool_choice {
+        let choice = match choice {
+            ToolChoice::Auto => json!({"type": "auto"}),
+            ToolChoice::None => json!({"type": "none"}),
+            ToolChoice::Required => json!({"type": "any"}),
+            ToolChoice::Tool(name) => json!({"type": "tool", "name": name}),
+        };
+        body.insert("tool_choice".into(), choice);
+    }
+    if let Some(t) = request.temperature {
+        body.insert("temperature".into(), json!(t));
+    }
+    if let Some(p) = request.top_p {
+        body.insert("top_p".into(), json!(p));
+    }
+    if !request.stop.is_empty() {
+        body.insert("stop_sequences".into(), json!(request.stop));
+    }
+    if let Some(budget) = request.thinking_budget {
+        body.insert(
+            "thinking".into(),
+            json!({"type": "enabled", "budget_tokens": budget}),
+        );
+    }
+    let mut output_config = Map::new();
+    if let Some(effort) = request.reasoning_effort {
+        // Anthropic's effort levels are low, medium and high.
+        let level = match effort {
+            llmvcr_core::ReasoningEffort::Minimal => "low",
+            other => other.as_str(),
+        };
+        output_config.insert("effort".into(), json!(level));
+    }
+    match &request.response_format {
+        None | Some(ResponseFormat::Text) => {}
+        Some(ResponseFormat::JsonSchema { schema, .. }) => {
+            output_config.insert(
+                "format".into(),
+                json!({"type": "json_schema", "schema": schema}),
+            );
+        }
+        Some(ResponseFormat::JsonObject) => {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "Anthropic has no JSON object mode; use ResponseFormat::JsonSchema",
+            )
+            .with_provider(Provider::Anthropic));
+        }
+    }
+    if !output_config.is_empty() {
+        body.insert("output_config".into(), Value::Object(output_config));
+    }
+    if request.stream {
+        body.insert("stream".into(), json!(true));
+    }
+    merge_extra(&mut body, &request.extra);
+    Ok(body)
+}
+
+fn encode_messages(messages: &[Message]) -> Result<Vec<Value>> {
+    let mut out = Vec::with_capacity(messages.len());
+    let mut results: Vec<Value> = Vec::new();
+    for message in messages {
+        match message.role {
+            Role::System => continue,
+            Role::Tool => {
+                results.push(tool_result_block(message)?);
+                continue;
+            }
+            Role::User | Role::Assistant => {}
+        }
+        let mut blocks: Vec<Value> = Vec::new();
+        if !results.is_empty() {
+            if message.role == Role::User {
+                // A user turn after tool results: the results come first in it.
+                blocks = std::mem::take(&mut results);
+            } else {
+                out.push(json!({"role": "user", "content": std::mem::take(&mut results)}));
+            }
+        }
+        blocks.extend(message.content.iter().filter_map(content_block));
+        if message.role == Role::Assistant {
+            for call in &message.tool_calls {
+                let id = call.id.as_deref().ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::BadRequest,
+                        format!(
+                            "tool call `{}` has no id, which Anthropic requires",
+                            call.name
+                        ),
+                    )
+                    .with_provider(Provider::Anthropic)
+                })?;
+                blocks.push(json!({
+                    "type": "tool_use",
+                    "id": id,
+                    "name": call.name,
+                    "input": arguments_object(Provider::Anthropic, call)?,
+                }));
+            }
+        }
+        out.push(json!({"role": message.role.as_str(), "content": blocks}));
+    }
+    if !results.is_empty() {
+        out.push(json!({"role": "user", "content": results}));
+    }
+    Ok(out)
+}
+
+/// One content part as an Anthropic block. Empty text parts are dropped: the API
+/// rejects empty text blocks.
+fn content_block(part: &ContentPart) -> Option<Value> {
+    match part {
+        ContentPart::Text { text } if text.is_empty() => None,
+        ContentPart::Text { text } => Some(json!({"type": "text", "text": text})),
+        ContentPart::Image { source, .. } => {
+            let source = match inline_image(source) {
+                Some((media_type, data)) => {
+                    json!({"type": "base64", "media_type": media_type, "data": data})
+                }
+                None => match source {
+                    ImageSource::Url { url } => json!({"type": "url", "url": url}),
+                    ImageSource::Base64 { media_type, data } => {
+                        json!({"type": "base64", "media_type": media_type, "data": data})
+                    }
+                },
+            };
+            Some(json!({"type": "image", "source": source}))
+        }
+    }
+}
+
+fn tool_result_block(message: &Message) -> Result<Value> {
+    let id = message.tool_call_id.as_deref().ok_or_else(|| {
+        Error::new(
+            ErrorKind::BadRequest,
+            "tool result message has no tool_call_id",
+        )
+        .with_provider(Provider::Anthropic)
+    })?;
+    let has_image = message
+        .content
+        .iter()
+        .any(|p| matches!(p, ContentPart::Image { .. }));
+    let content = if has_image {
+        Value::Array(message.content.iter().filter_map(content_block).collect())
+    } else {
+        json!(message.text_content())
+    };
+    Ok(json!({"type": "tool_result", "tool_use_id": id, "content": content}))
+}
+
+// ---------------------------------------------------------------------------------
+// Decoding, shared by the streamed and the non-streamed paths
+
+/// The usage object (`message.usage`, or the merged stream reports) as a [`Usage`].
+fn usage_from(usage: &Value) -> Usage {
+    let count = |key: &str| usage.get(key).and_then(Value::as_u64).unwrap_or(0);
+    let cache_read = count("cache_read_input_tokens");
+    let cache_write = count("cache_creation_input_tokens");
+    Usage {
+        input_tokens: count("input_tokens")
+            .saturating_add(cache_read)
+            .saturating_add(cache_write),
+        output_tokens: count("output_tokens"),
+        cached_input_tokens: cache_read,
+        cache_write_tokens: cache_write,
+        reasoning_tokens: usage
+            .pointer("/output_tokens_details/thinking_tokens")
+            .and_then(Value::as_u64)
+            .unwrap_or(0),
+    }
+}
+
+/// `stop_reason` as a [`FinishReason`].
+fn finish_from(raw: &str) -> FinishReason {
+    let kind = match raw {
+        "end_turn" | "stop_sequence" => FinishKind::Stop,
+        "max_tokens" | "model_context_window_exceeded" => FinishKind::Length,
+        "tool_use" => FinishKind::ToolCalls,
+        "refusal" => FinishKind::ContentFilter,
+        _ => FinishKind::Other,
+    };
+    FinishReason::new(kind, raw)
+}
+
+fn str_field(value: &Value, key: &str) -> Option<String> {
+    value.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+fn str_of<'a>(value: &'a Value, key: &str) -> &'a str {
+    value.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------
+// Streaming
+
+/// What a content block of the stream is, by its `content_block_start`.
+#[derive(Debug)]
+enum Block {
+    /// A client tool call. `input` is the start block's input, used as the arguments
+    /// when no non-empty `input_json_delta` follows.
+    Tool { input: Value, streamed: bool },
+    /// Text, thinking, and server tool blocks: nothing to track.
+    Other,
+}
+
+#[derive(Debug)]
+struct AnthropicFrames {
+    provider: Provider,
+    blocks: Vec<(usize, Block)>,
+    /// The usage fields reported so far; later reports overwrite earlier ones.
+    usage: Map<String, Value>,
+}
+
+impl AnthropicFrames {
+    fn block_mut(&mut self, index: usize) -> Option<&mut Block> {
+        self.blocks
+            .iter_mut()
+            .find(|(i, _)| *i == index)
+            .map(|(_, b)| b)
+    }
+
+    fn index_of(&self, data: &Value, event: &str) -> Result<usize> {
+        data.get("index")
+            .and_then(Value::as_u64)
+            .and_then(|i| usize::try_from(i).ok())
+            .ok_or_else(|| {
+                Error::decode(format!("`{event}` event has no block index"))
+                    .with_provider(self.provider)
+            })
+    }
+
+    fn merge_usage(&mut self, usage: &Value, out: &mut Vec<StreamEvent>) {
+        if let Some(fields) = usage.as_object() {
+            for (k, v) in fields {
+                if !v.is_null() {
+                    self.usage.insert(k.clone(), v.clone());
+                }
+            }
+            out.push(StreamEvent::Usage(usage_from(&Value::Object(
+                self.usage.clone(),
+            ))));
+        }
+    }
+
+    fn on_frame(&mut self, frame: &JsonFrame, out: &mut Vec<StreamEvent>) -> Result<()> {
+        let data = &frame.data;
+        if let Some(err) = error_in_body(self.provider, data) {
+            return Err(err);
+        }
+        let ty = data
+            .get("type")
+            .and_then(Value::as_str)
+            .or(frame.event.as_deref())
+            .unwrap_or_default();
+        match ty {
+            "message_start" => {
+                let message = data.get("message").unwrap_or(&Value::Null);
+                out.push(StreamEvent::Start {
+                    id: str_field(message, "id"),
+                    model: str_field(message, "model"),
+                });
+                if let Some(usage) = message.get("usage") {
+                    self.merge_usage(usage, out);
+                }
+            }
+            "content_block_start" => {
+                let index = self.index_of(data, ty)?;
+                let block = data.get("content_block").unwrap_or(&Value::Null);
+                let tracked = match block.get("type").and_then(Value::as_str) {
+                    Some("text") => {
+                        push_text(out, StreamEvent::TextDelta, str_of(block, "text"));
+                        Block::Other
+                    }
+                    Some("thinking") => {
+                        push_text(out, StreamEvent::ReasoningDelta, str_of(block, "thinking"));
+                        Block::Other
+                    }
+                    Some("tool_use") => {
+                        out.push(StreamEvent::ToolCallStart {
+                            index,
+                            id: str_field(block, "id"),
+                            name: str_of(block, "name").to_string(),
+                        });
+                        Block::Tool {
+                            input: block.get("input").cloned().unwrap_or_else(|| json!({})),
+                            streamed: false,
+                        }
+                    }
+                    _ => Block::Other,
+                };
+                self.blocks.retain(|(i, _)| *i != index);
+                self.blocks.push((index, tracked));
+            }
+            "content_block_delta" => {
+                let index = self.index_of(data, ty)?;
+                let delta = data.get("delta").unwrap_or(&Value::Null);
+                match delta.get("type").and_then(Value::as_str) {
+                    Some("text_delta") => {
+                        push_text(out, StreamEvent::TextDelta, str_of(delta, "text"));
+                    }
+                    Some("thinking_delta") => {
+                        push_text(out, StreamEvent::ReasoningDelta, str_of(delta, "thinking"));
+                    }
+                    Some("input_json_delta") => {
+                        let partial = str_of(delta, "partial_json");
+                        if let Some(Block::Tool { streamed, .. }) = self.block_mut(index)
+                            && !partial.is_empty()
+                        {
+                            *streamed = true;
+                            out.push(StreamEvent::ToolCallDelta {
+                                index,
+                                arguments: partial.to_string(),
+                            });
+                        }
+                    }
+                    // signature_delta, citations_delta and unknown deltas carry no text.
+                    _ => {}
+                }
+            }
+            "content_block_stop" => {
+                let index = self.index_of(data, ty)?;
+                if let Some(Block::Tool { input, streamed }) = self.block_mut(index)
+                    && !*streamed
+                {
+                    *streamed = true;
+                    let arguments = if input.is_null() {
+                        "{}".to_string()
+                    } else {
+                        input.to_string()
+                    };
+                    out.push(StreamEvent::ToolCallDelta { index, arguments });
+                }
+            }
+            "message_delta" => {
+                if let Some(raw) = data.pointer("/delta/stop_reason").and_then(Value::as_str) {
+                    out.push(StreamEvent::Finish(finish_from(raw)));
+                }
+                if let Some(usage) = data.get("usage") {
+                    self.merge_usage(usage, out);
+                }
+            }
+            // message_stop, ping and unknown events.
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+impl FrameHandler for AnthropicFrames {
+    fn frame(&mut self, frame: &JsonFrame, out: &mut Vec<StreamEvent>) -> Result<()> {
+        self.on_frame(frame, out)
+    }
+}
+
+fn push_text(out: &mut Vec<StreamEvent>, make: fn(String) -> StreamEvent, text: &str) {
+    if !text.is_empty() {
+        out.push(make(text.to_string()));
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Helpers the Gemini and Ollama adapters share
+
+/// An image's MIME type and base64 data when it is inline: a base64 source, or a
+/// `data:<mime>;base64,<data>` URL. `None` for a remote URL.
+pub(crate) fn inline_image(source: &ImageSource) -> Option<(String, String)> {
+    match source {
+        ImageSource::Base64 { media_type, data } => Some((media_type.clone(), data.clone())),
+        ImageSource::Url { url } => {
+            let rest = url.strip_prefix("data:")?;
+            let (meta, data) = rest.split_once(',')?;
+            let media_type = meta.strip_suffix(";base64")?;
+            Some((media_type.to_string(), data.to_string()))
+        }
+    }
+}
+
+/// A tool call's arguments as a JSON object, as Anthropic, Gemini and Ollama expect
+/// them. Arguments kept as text are parsed; anything that is not an object is refused.
+pub(crate) fn arguments_object(provider: Provider, call: &ToolCall) -> Result<Value> {
+    let value = match &call.arguments {
+        Value::Null => return Ok(json!({})),
+        Value::String(raw) if raw.trim().is_empty() => return Ok(json!({})),
+        Value::String(raw) => serde_json::from_str(raw).unwrap_or(Value::Null),
+        other => other.clone(),
+    };
+    if value.is_object() {
+        Ok(value)
+    } else {
+        Err(Error::new(
+            ErrorKind::BadRequest,
+            format!(
+                "the arguments of tool call `{}` are not a JSON object",
+                call.name
+            ),
+        )
+        .with_provider(provider))
+    }
+}
+
+/// The function name of the tool call `id`, searched in the assistant messages before
+/// `messages[before]`, latest first.
+pub(crate) fn tool_name_for(messages: &[Message], before: usize, id: &str) -> Option<String> {
+    messages
+        .get(..before)?
+        .iter()
+        .rev()
+        .flat_map(|m| m.tool_calls.iter())
+        .find(|c| c.id.as_deref() == Some(id))
+        .map(|c| c.name.clone())
 }

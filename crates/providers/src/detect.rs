@@ -72,12 +72,15 @@ pub fn detect_provider(url: &str) -> Provider {
     let is = |suffix: &str| host == suffix || host.ends_with(&format!(".{suffix}"));
     if is("openai.com") {
         Provider::OpenAi
-    } else if is("openai.azure.com") || is("cognitiveservices.azure.com") || is("services.ai.azure.com")
+    } else if is("openai.azure.com")
+        || is("cognitiveservices.azure.com")
+        || is("services.ai.azure.com")
     {
         Provider::Azure
     } else if is("anthropic.com") {
         Provider::Anthropic
-    } else if is("generativelanguage.googleapis.com") || host.ends_with("aiplatform.googleapis.com") {
+    } else if is("generativelanguage.googleapis.com") || host.ends_with("aiplatform.googleapis.com")
+    {
         Provider::Gemini
     } else if is("openrouter.ai") {
         Provider::OpenRouter
@@ -125,7 +128,9 @@ pub fn detect_api(url: &str) -> Api {
         Api::CountTokens
     } else if path.ends_with("/messages") {
         Api::Messages
-    } else if path.ends_with("/embeddings") || path.ends_with("/api/embed") || path.ends_with("/api/embeddings")
+    } else if path.ends_with("/embeddings")
+        || path.ends_with("/api/embed")
+        || path.ends_with("/api/embeddings")
     {
         Api::Embeddings
     } else {
@@ -157,14 +162,35 @@ mod tests {
     fn hosts() {
         for (url, p) in [
             ("https://api.openai.com/v1/responses", Provider::OpenAi),
-            ("https://pydantic-ai-realtime-dev.openai.azure.com/openai/v1/responses", Provider::Azure),
-            ("https://aiplatform.googleapis.com/v1beta1/projects/p/locations/global/publishers/google/models/m:generateContent", Provider::Gemini),
-            ("https://europe-west4-aiplatform.googleapis.com/v1/x", Provider::Gemini),
-            ("https://openrouter.ai/api/v1/chat/completions", Provider::OpenRouter),
-            ("https://api.groq.com/openai/v1/chat/completions", Provider::Groq),
-            ("https://api.mistral.ai/v1/chat/completions", Provider::Mistral),
+            (
+                "https://pydantic-ai-realtime-dev.openai.azure.com/openai/v1/responses",
+                Provider::Azure,
+            ),
+            (
+                "https://aiplatform.googleapis.com/v1beta1/projects/p/locations/global/publishers/google/models/m:generateContent",
+                Provider::Gemini,
+            ),
+            (
+                "https://europe-west4-aiplatform.googleapis.com/v1/x",
+                Provider::Gemini,
+            ),
+            (
+                "https://openrouter.ai/api/v1/chat/completions",
+                Provider::OpenRouter,
+            ),
+            (
+                "https://api.groq.com/openai/v1/chat/completions",
+                Provider::Groq,
+            ),
+            (
+                "https://api.mistral.ai/v1/chat/completions",
+                Provider::Mistral,
+            ),
             ("http://127.0.0.1:11434/api/chat", Provider::Ollama),
-            ("http://localhost:8080/v1/chat/completions", Provider::Unknown),
+            (
+                "http://localhost:8080/v1/chat/completions",
+                Provider::Unknown,
+            ),
             ("https://evil-openai.com.example.org/v1", Provider::Unknown),
         ] {
             assert_eq!(detect_provider(url), p, "{url}");
@@ -173,14 +199,31 @@ mod tests {
 
     #[test]
     fn apis() {
-        assert_eq!(detect_api("https://openrouter.ai/api/v1/responses"), Api::Responses);
-        assert_eq!(detect_api("http://localhost:11434/api/chat"), Api::ChatCompletions);
-        assert_eq!(detect_wire_api("http://localhost:11434/api/chat"), Some(WireApi::OllamaChat));
-        assert_eq!(detect_api("https://api.openai.com/v1/embeddings"), Api::Embeddings);
         assert_eq!(
-            detect_api("https://generativelanguage.googleapis.com/v1beta/models/gemini-embedding-001:batchEmbedContents"),
+            detect_api("https://openrouter.ai/api/v1/responses"),
+            Api::Responses
+        );
+        assert_eq!(
+            detect_api("http://localhost:11434/api/chat"),
+            Api::ChatCompletions
+        );
+        assert_eq!(
+            detect_wire_api("http://localhost:11434/api/chat"),
+            Some(WireApi::OllamaChat)
+        );
+        assert_eq!(
+            detect_api("https://api.openai.com/v1/embeddings"),
             Api::Embeddings
         );
-        assert_eq!(detect_api("https://api.anthropic.com/v1/models"), Api::Other);
+        assert_eq!(
+            detect_api(
+                "https://generativelanguage.googleapis.com/v1beta/models/gemini-embedding-001:batchEmbedContents"
+            ),
+            Api::Embeddings
+        );
+        assert_eq!(
+            detect_api("https://api.anthropic.com/v1/models"),
+            Api::Other
+        );
     }
 }

@@ -245,7 +245,8 @@ impl Endpoint {
 
     /// Adds a header sent with every request.
     pub fn with_header(mut self, name: &str, value: &str) -> Endpoint {
-        self.extra_headers.push((name.to_string(), value.to_string()));
+        self.extra_headers
+            .push((name.to_string(), value.to_string()));
         self
     }
 

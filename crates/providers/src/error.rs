@@ -144,7 +144,10 @@ pub fn classify_http(provider: Provider, status: u16, headers: &HeaderMap, body:
             };
             parse_error_value(v).or_else(|| {
                 v.get("detail").map(|d| Parsed {
-                    message: d.as_str().map(str::to_string).unwrap_or_else(|| d.to_string()),
+                    message: d
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| d.to_string()),
                     ..Parsed::default()
                 })
             })
@@ -165,8 +168,11 @@ pub fn classify_http(provider: Provider, status: u16, headers: &HeaderMap, body:
     if let Some(c) = parsed.code.clone().or(parsed.kind.clone()) {
         err = err.with_code(c);
     }
-    let retry_after = parse_retry_after(headers, value.as_ref())
-        .or_else(|| (kind == ErrorKind::RateLimited).then(|| rate_limit_reset(headers)).flatten());
+    let retry_after = parse_retry_after(headers, value.as_ref()).or_else(|| {
+        (kind == ErrorKind::RateLimited)
+            .then(|| rate_limit_reset(headers))
+            .flatten()
+    });
     err.with_retry_after(retry_after)
 }
 
@@ -192,8 +198,11 @@ fn kind_for(provider: Provider, status: u16, p: &Parsed) -> ErrorKind {
     {
         return ErrorKind::QuotaExceeded;
     }
-    if any(&["context_length_exceeded", "context_window_exceeded", "string_above_max_length"])
-        || msg.contains("context length")
+    if any(&[
+        "context_length_exceeded",
+        "context_window_exceeded",
+        "string_above_max_length",
+    ]) || msg.contains("context length")
         || msg.contains("context window")
         || msg.contains("maximum context")
         || msg.contains("prompt is too long")
@@ -211,7 +220,12 @@ fn kind_for(provider: Provider, status: u16, p: &Parsed) -> ErrorKind {
     if any(&["content_policy", "content_filter", "safety", "moderation"]) {
         return ErrorKind::ContentPolicy;
     }
-    if any(&["authentication", "invalid_api_key", "unauthenticated", "unauthorized"]) || status == 401
+    if any(&[
+        "authentication",
+        "invalid_api_key",
+        "unauthenticated",
+        "unauthorized",
+    ]) || status == 401
     {
         return ErrorKind::Auth;
     }
@@ -230,8 +244,12 @@ fn kind_for(provider: Provider, status: u16, p: &Parsed) -> ErrorKind {
     if any(&["server_error", "api_error", "internal"]) || (500..600).contains(&status) {
         return ErrorKind::Server;
     }
-    if any(&["invalid_request", "invalid_argument", "failed_precondition", "bad_request"])
-        || (400..500).contains(&status)
+    if any(&[
+        "invalid_request",
+        "invalid_argument",
+        "failed_precondition",
+        "bad_request",
+    ]) || (400..500).contains(&status)
     {
         return ErrorKind::BadRequest;
     }
@@ -253,7 +271,12 @@ fn kind_for(provider: Provider, status: u16, p: &Parsed) -> ErrorKind {
 /// assert_eq!(parse_retry_after(&h, None), Some(Duration::from_millis(1500)));
 /// ```
 pub fn parse_retry_after(headers: &HeaderMap, body: Option<&Value>) -> Option<Duration> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok())
         && ms.is_finite()
         && ms >= 0.0
@@ -359,7 +382,9 @@ pub(crate) fn redact(message: &str) -> String {
         for p in PREFIXES {
             if let Some(tail) = rest.strip_prefix(p) {
                 let len = tail
-                    .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '*' | '.')))
+                    .find(|c: char| {
+                        !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '*' | '.'))
+                    })
                     .unwrap_or(tail.len());
                 if len >= 8 {
                     out.push_str(p);
@@ -384,7 +409,12 @@ mod tests {
     use serde_json::json;
 
     fn classify(provider: Provider, status: u16, body: Value) -> Error {
-        classify_http(provider, status, &HeaderMap::new(), body.to_string().as_bytes())
+        classify_http(
+            provider,
+            status,
+            &HeaderMap::new(),
+            body.to_string().as_bytes(),
+        )
     }
 
     #[test]
@@ -472,7 +502,11 @@ mod tests {
 
     #[test]
     fn ollama_and_mistral_shapes() {
-        let e = classify(Provider::Ollama, 404, json!({"error":"model \"llama9\" not found, try pulling it first"}));
+        let e = classify(
+            Provider::Ollama,
+            404,
+            json!({"error":"model \"llama9\" not found, try pulling it first"}),
+        );
         assert_eq!(e.kind, ErrorKind::NotFound);
         let e = classify(
             Provider::Mistral,
@@ -486,7 +520,10 @@ mod tests {
     fn retry_after_forms() {
         let mut h = HeaderMap::new();
         h.insert("date", "Sun, 05 Apr 2026 10:23:55 GMT".parse().unwrap());
-        h.insert("retry-after", "Sun, 05 Apr 2026 10:24:05 GMT".parse().unwrap());
+        h.insert(
+            "retry-after",
+            "Sun, 05 Apr 2026 10:24:05 GMT".parse().unwrap(),
+        );
         assert_eq!(parse_retry_after(&h, None), Some(Duration::from_secs(10)));
         let mut h = HeaderMap::new();
         h.insert("x-ratelimit-remaining-requests", "0".parse().unwrap());
@@ -506,7 +543,12 @@ mod tests {
 
     #[test]
     fn non_json_bodies_still_classify() {
-        let e = classify_http(Provider::OpenAi, 502, &HeaderMap::new(), b"<html>Bad Gateway</html>");
+        let e = classify_http(
+            Provider::OpenAi,
+            502,
+            &HeaderMap::new(),
+            b"<html>Bad Gateway</html>",
+        );
         assert_eq!(e.kind, ErrorKind::Server);
         assert!(e.message.contains("Bad Gateway"));
     }

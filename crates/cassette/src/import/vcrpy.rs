@@ -1,0 +1,819 @@
+//! The VCR.py YAML reader.
+//!
+//! A VCR.py cassette is a mapping with an `interactions` list (and usually
+//! `version: 1`). Each interaction has a `request` (`method`, `uri`,
+//! `headers`, `body`) and a `response` (`status`, `headers`, `body`).
+//! Recorders built on VCR.py store bodies in several dialects, all read here:
+//!
+//! - `string`: `request.body` is a string or null, `response.body.string` a
+//!   string.
+//! - `binary`: a body string is `!!binary` base64, usually of gzip bytes. The
+//!   base64 is decoded, then the content coding is removed.
+//! - `parsed_body`: a JSON body is stored as a YAML structure under
+//!   `request.parsed_body` / `response.parsed_body`. It becomes
+//!   [`Body::Json`](crate::model::Body::Json); integers stay integers,
+//!   floats stay floats.
+//! - `typed_body`: `body: {type: json|text|binary|none, content: ...}`, the
+//!   status is a bare integer, and each interaction has `recorded_at`.
+//!
+//! The reader is lenient where recorders differ: `body: {string: ...}` in
+//! requests, a request body stored as a YAML mapping (read as JSON), a header
+//! value stored as one string instead of a list, header names in any case,
+//! `status` as `{code, message}` or as an integer, and `url` for `uri`.
+//!
+//! # Where yaml_serde and PyYAML differ
+//!
+//! VCR.py writes cassettes with PyYAML, which speaks YAML 1.1; yaml_serde
+//! reads YAML 1.2. Two differences matter, and the reader corrects both by
+//! parsing a second, rewritten copy of the text and taking from it only the
+//! corrections; every value still comes from the first parse, and where the
+//! two trees differ in shape the first one is kept as it is.
+//!
+//! - yaml_serde resolves the standard `!!binary` tag to a plain string, so a
+//!   base64 body would look like text. The copy spells it as the local tag
+//!   `!binary`, which yaml_serde keeps. (A local `!binary` tag, Ruby's
+//!   spelling, is read as base64 too.)
+//! - YAML 1.2 reads some plain scalars as numbers that YAML 1.1 reads as
+//!   strings, so PyYAML writes such strings without quotes: exponents without
+//!   a dot or sign (`1e3`, `2.5e10`), signed floats without a leading digit
+//!   (`-.5`) and `0o` octals. The copy quotes a value that ends a
+//!   `key: value` or `- value` line when yaml_serde would read it as a number
+//!   and PyYAML would not. Mapping keys are not corrected.
+
+use yaml_serde::Value;
+use yaml_serde::value::{Tag, TaggedValue};
+
+use super::decode::{RawBody, decode_base64, finish_body};
+use super::{ImportError, Result, Site, SourceLocation, Syntax};
+use crate::model::{Headers, RecordedInteraction, RecordedRequest, RecordedResponse};
+
+/// The tag that marks base64 strings after re-tagging.
+const BINARY_TAG: &str = "binary";
+
+/// Parses the text of a VCR.py cassette.
+///
+/// `source` names the input in errors (usually its path). Methods are
+/// upper-cased; everything else is kept as recorded, except that bodies are
+/// decoded as the [module documentation](crate::import) describes.
+///
+/// # Errors
+///
+/// - [`ImportError::Syntax`] with line and column when the text is not YAML;
+/// - [`ImportError::Missing`] when `interactions`, or an interaction's
+///   `request`, `response`, `method`, `uri` or `status` is absent;
+/// - [`ImportError::Invalid`] when a field has the wrong type, or a status is
+///   not an integer from 100 to 999;
+/// - [`ImportError::Base64`] and [`ImportError::Decompress`] when a body does
+///   not decode.
+///
+/// Errors inside an interaction carry its index and the line where it starts.
+pub fn parse_vcrpy(text: &str, source: &str) -> Result<Vec<RecordedInteraction>> {
+    let doc = parse_yaml(text, source)?;
+    from_document(text, doc, source)
+}
+
+/// Parses YAML text into a value, reporting syntax errors with a location.
+pub(crate) fn parse_yaml(text: &str, source: &str) -> Result<Value> {
+    yaml_serde::from_str::<Value>(text).map_err(|err| {
+        let location = err.location();
+        ImportError::Syntax {
+            at: SourceLocation {
+                file: source.to_owned(),
+                interaction: None,
+                line: location.as_ref().map(yaml_serde::Location::line),
+                column: location.as_ref().map(yaml_serde::Location::column),
+            },
+            syntax: Syntax::Yaml,
+            message: err.to_string(),
+        }
+    })
+}
+
+/// Reads the interactions of a parsed VCR.py document. `text` is the source
+/// the document was parsed from.
+pub(crate) fn from_document(
+    text: &str,
+    doc: Value,
+    source: &str,
+) -> Result<Vec<RecordedInteraction>> {
+    let site = Site::document(source, "interactions");
+    let doc = apply_corrections(text, doc);
+    let top = match doc {
+        Value::Mapping(map) => map,
+        Value::Null => return Err(site.missing("interactions")),
+        other => {
+            return Err(site.invalid(
+                "(document)",
+                format!(
+                    "expected a mapping with an `interactions` list, found {}",
+                    describe(&other)
+                ),
+            ));
+        }
+    };
+    let items = match top.get("interactions") {
+        None => return Err(site.missing("interactions")),
+        Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Sequence(items)) => items,
+        Some(other) => {
+            return Err(site.invalid(
+                "interactions",
+                format!("expected a list, found {}", describe(other)),
+            ));
+        }
+    };
+    let lines = interaction_lines(text, items.len());
+    items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            let site = site.interaction(index, lines.get(index).copied());
+            interaction(item, &site)
+        })
+        .collect()
+}
+
+fn interaction(item: &Value, site: &Site<'_>) -> Result<RecordedInteraction> {
+    let Value::Mapping(map) = untag(item) else {
+        return Err(site.invalid(
+            "",
+            format!(
+                "expected a mapping with `request` and `response`, found {}",
+                describe(item)
+            ),
+        ));
+    };
+    let request = mapping_field(map.get("request"), "request", site)?;
+    let response = mapping_field(map.get("response"), "response", site)?;
+    let recorded_at = match map.get("recorded_at").map(untag) {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(scalar_string(value).ok_or_else(|| {
+            site.invalid(
+                "recorded_at",
+                format!("expected a timestamp, found {}", describe(value)),
+            )
+        })?),
+    };
+    Ok(RecordedInteraction {
+        request: read_request(request, site)?,
+        response: read_response(response, site)?,
+        recorded_at,
+    })
+}
+
+fn read_request(map: &yaml_serde::Mapping, site: &Site<'_>) -> Result<RecordedRequest> {
+    let method = required_string(map.get("method"), "request.method", site)?;
+    if method.is_empty() {
+        return Err(site.invalid("request.method", "the method is empty"));
+    }
+    let uri_value = map.get("uri").or_else(|| map.get("url"));
+    let uri = required_string(uri_value, "request.uri", site)?;
+    let headers = read_headers(map.get("headers"), "request.headers", site)?;
+    let raw = read_body(map, "request", site)?;
+    let (body, body_decoded_from) = finish_body(raw, &headers)
+        .map_err(|(coding, err)| site.decompress("request.body", coding, err))?;
+    Ok(RecordedRequest {
+        method: method.to_ascii_uppercase(),
+        uri,
+        headers,
+        body,
+        body_decoded_from,
+    })
+}
+
+fn read_response(map: &yaml_serde::Mapping, site: &Site<'_>) -> Result<RecordedResponse> {
+    let (status, reason) = read_status(map.get("status"), site)?;
+    let headers = read_headers(map.get("headers"), "response.headers", site)?;
+    let raw = read_body(map, "response", site)?;
+    let (body, body_decoded_from) = finish_body(raw, &headers)
+        .map_err(|(coding, err)| site.decompress("response.body", coding, err))?;
+    Ok(RecordedResponse {
+        status,
+        reason,
+        headers,
+        body,
+        body_decoded_from,
+    })
+}
+
+fn read_status(value: Option<&Value>, site: &Site<'_>) -> Result<(u16, Option<String>)> {
+    match value.map(untag) {
+        None | Some(Value::Null) => Err(site.missing("response.status")),
+        Some(Value::Mapping(map)) => {
+            let code = match map.get("code").map(untag) {
+                None | Some(Value::Null) => return Err(site.missing("response.status.code")),
+                Some(code) => status_code(code, "response.status.code", site)?,
+            };
+            let reason = match map.get("message").map(untag) {
+                None | Some(Value::Null) => None,
+                Some(message) => Some(scalar_string(message).ok_or_else(|| {
+                    site.invalid(
+                        "response.status.message",
+                        format!("expected a reason phrase, found {}", describe(message)),
+                    )
+                })?),
+            };
+            Ok((code, reason))
+        }
+        Some(code) => Ok((status_code(code, "response.status", site)?, None)),
+    }
+}
+
+fn status_code(value: &Value, field: &str, site: &Site<'_>) -> Result<u16> {
+    let code = match value {
+        Value::Number(n) => n.as_u64(),
+        _ => None,
+    };
+    match code.and_then(|c| u16::try_from(c).ok()) {
+        Some(code) if (100..=999).contains(&code) => Ok(code),
+        _ => Err(site.invalid(
+            field,
+            format!(
+                "expected an integer HTTP status from 100 to 999, found {}",
+                describe(value)
+            ),
+        )),
+    }
+}
+
+fn read_headers(value: Option<&Value>, field: &str, site: &Site<'_>) -> Result<Headers> {
+    let map = match value.map(untag) {
+        None | Some(Value::Null) => return Ok(Headers::new()),
+        Some(Value::Mapping(map)) => map,
+        Some(other) => {
+            return Err(site.invalid(
+                field,
+                format!(
+                    "expected a mapping of header names to values, found {}",
+                    describe(other)
+                ),
+            ));
+        }
+    };
+    let mut headers = Headers::new();
+    for (name, values) in map {
+        let name = scalar_string(untag(name)).ok_or_else(|| {
+            site.invalid(
+                field,
+                format!("expected a header name, found {}", describe(name)),
+            )
+        })?;
+        let bad_value = |value: &Value| {
+            site.invalid(
+                &format!("{field}.{name}"),
+                format!("expected a header value, found {}", describe(value)),
+            )
+        };
+        let values = match untag(values) {
+            Value::Null => Vec::new(),
+            Value::Sequence(items) => items
+                .iter()
+                .map(|item| match untag(item) {
+                    Value::Null => Ok(String::new()),
+                    other => scalar_string(other).ok_or_else(|| bad_value(item)),
+                })
+                .collect::<Result<Vec<_>>>()?,
+            other => vec![scalar_string(other).ok_or_else(|| bad_value(other))?],
+        };
+        headers.push(name, values);
+    }
+    Ok(headers)
+}
+
+/// Finds the stored body of a request or response mapping. `side` is
+/// `request` or `response`.
+fn read_body(map: &yaml_serde::Mapping, side: &str, site: &Site<'_>) -> Result<RawBody> {
+    if let Some(parsed) = map.get("parsed_body") {
+        return Ok(RawBody::Json(yaml_to_json(parsed)));
+    }
+    match map.get("body") {
+        None => Ok(RawBody::Empty),
+        Some(value) => body_value(value, &format!("{side}.body"), site),
+    }
+}
+
+/// Reads a body value in any of the dialects.
+fn body_value(value: &Value, field: &str, site: &Site<'_>) -> Result<RawBody> {
+    match value {
+        Value::Null => Ok(RawBody::Empty),
+        Value::Tagged(tagged) if is_binary(tagged) => binary(&tagged.value, field, site),
+        Value::Tagged(tagged) => body_value(&tagged.value, field, site),
+        Value::String(text) => Ok(RawBody::Text(text.clone())),
+        Value::Mapping(map) if is_vcr_body(map) => {
+            if let Some(encoded) = map.get("base64_string") {
+                return binary(encoded, &format!("{field}.base64_string"), site);
+            }
+            match map.get("string") {
+                None => Ok(RawBody::Empty),
+                Some(inner) => body_value(inner, &format!("{field}.string"), site),
+            }
+        }
+        Value::Mapping(map) if is_typed_body(map) => typed_body(map, field, site),
+        Value::Mapping(_) | Value::Sequence(_) | Value::Number(_) | Value::Bool(_) => {
+            Ok(RawBody::Json(yaml_to_json(value)))
+        }
+    }
+}
+
+/// Whether a body mapping is VCR's `{string: ...}` (optionally with
+/// `encoding`, or Ruby's `base64_string`).
+fn is_vcr_body(map: &yaml_serde::Mapping) -> bool {
+    (map.contains_key("string") || map.contains_key("base64_string"))
+        && map
+            .keys()
+            .all(|key| matches!(key.as_str(), Some("string" | "base64_string" | "encoding")))
+}
+
+/// Whether a body mapping is the typed form `{type: ..., content: ...}`.
+fn is_typed_body(map: &yaml_serde::Mapping) -> bool {
+    matches!(map.get("type").map(untag), Some(Value::String(_)))
+        && map
+            .keys()
+            .all(|key| matches!(key.as_str(), Some("type" | "content" | "encoding")))
+}
+
+fn typed_body(map: &yaml_serde::Mapping, field: &str, site: &Site<'_>) -> Result<RawBody> {
+    let kind = match map.get("type").map(untag) {
+        Some(Value::String(kind)) => kind.to_ascii_lowercase(),
+        _ => String::new(),
+    };
+    let content = map.get("content");
+    let content_field = format!("{field}.content");
+    match kind.as_str() {
+        "none" | "empty" | "null" => Ok(RawBody::Empty),
+        "json" => match content {
+            None => Err(site.missing(&content_field)),
+            // JSON kept as text: keep the text, it is the exact wire form.
+            Some(Value::String(text))
+                if serde_json::from_str::<serde_json::Value>(text).is_ok() =>
+            {
+                Ok(RawBody::Text(text.clone()))
+            }
+            Some(value) => Ok(RawBody::Json(yaml_to_json(value))),
+        },
+        "text" | "string" | "utf8" | "utf-8" => match content.map(untag) {
+            None | Some(Value::Null) => Ok(RawBody::Empty),
+            Some(Value::String(text)) => Ok(RawBody::Text(text.clone())),
+            Some(other) => Err(site.invalid(
+                &content_field,
+                format!(
+                    "expected text for a `{kind}` body, found {}",
+                    describe(other)
+                ),
+            )),
+        },
+        "binary" | "base64" | "bytes" => match content {
+            None | Some(Value::Null) => Ok(RawBody::Empty),
+            Some(value) => binary(value, &content_field, site),
+        },
+        // An unknown type: read the content by its own shape.
+        _ => match content {
+            None => Ok(RawBody::Empty),
+            Some(value) => body_value(value, &content_field, site),
+        },
+    }
+}
+
+/// Decodes a base64 string value into bytes.
+fn binary(value: &Value, field: &str, site: &Site<'_>) -> Result<RawBody> {
+    match untag(value) {
+        Value::Null => Ok(RawBody::Empty),
+        Value::String(encoded) => decode_base64(encoded)
+            .map(RawBody::Bytes)
+            .map_err(|err| site.base64(field, err)),
+        other => Err(site.invalid(
+            field,
+            format!("expected a base64 string, found {}", describe(other)),
+        )),
+    }
+}
+
+fn mapping_field<'v>(
+    value: Option<&'v Value>,
+    field: &str,
+    site: &Site<'_>,
+) -> Result<&'v yaml_serde::Mapping> {
+    match value.map(untag) {
+        None | Some(Value::Null) => Err(site.missing(field)),
+        Some(Value::Mapping(map)) => Ok(map),
+        Some(other) => Err(site.invalid(
+            field,
+            format!("expected a mapping, found {}", describe(other)),
+        )),
+    }
+}
+
+fn required_string(value: Option<&Value>, field: &str, site: &Site<'_>) -> Result<String> {
+    match value.map(untag) {
+        None | Some(Value::Null) => Err(site.missing(field)),
+        Some(Value::String(text)) => Ok(text.clone()),
+        Some(other) => Err(site.invalid(
+            field,
+            format!("expected a string, found {}", describe(other)),
+        )),
+    }
+}
+
+/// The text of a scalar: strings as they are, numbers and booleans as YAML
+/// writes them. `None` for null, sequences and mappings.
+fn scalar_string(value: &Value) -> Option<String> {
+    match untag(value) {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Null | Value::Sequence(_) | Value::Mapping(_) | Value::Tagged(_) => None,
+    }
+}
+
+/// Strips tags (other than the meaning of `!binary`, which callers check
+/// first).
+fn untag(value: &Value) -> &Value {
+    let mut current = value;
+    while let Value::Tagged(tagged) = current {
+        current = &tagged.value;
+    }
+    current
+}
+
+fn is_binary(tagged: &TaggedValue) -> bool {
+    tagged.tag == BINARY_TAG
+}
+
+/// Converts YAML to JSON.
+///
+/// Integers stay integers and floats stay floats; tags are dropped. Keys that
+/// are not strings become their text, as Python's `json.dumps` does (`1`,
+/// `true`, `null`); sequence and mapping keys become their compact JSON.
+/// Floats that JSON cannot hold (NaN, infinities) become `null`.
+pub(crate) fn yaml_to_json(value: &Value) -> serde_json::Value {
+    match value {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                serde_json::Value::from(i)
+            } else if let Some(u) = n.as_u64() {
+                serde_json::Value::from(u)
+            } else {
+                n.as_f64()
+                    .and_then(serde_json::Number::from_f64)
+                    .map_or(serde_json::Value::Null, serde_json::Value::Number)
+            }
+        }
+        Value::String(text) => serde_json::Value::String(text.clone()),
+        Value::Sequence(items) => {
+            serde_json::Value::Array(items.iter().map(yaml_to_json).collect())
+        }
+        Value::Mapping(map) => serde_json::Value::Object(
+            map.iter()
+                .map(|(key, value)| (json_key(key), yaml_to_json(value)))
+                .collect(),
+        ),
+        Value::Tagged(tagged) => yaml_to_json(&tagged.value),
+    }
+}
+
+fn json_key(key: &Value) -> String {
+    match untag(key) {
+        Value::String(text) => text.clone(),
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        other => serde_json::to_string(&yaml_to_json(other)).unwrap_or_default(),
+    }
+}
+
+/// A short description of a value for error messages.
+pub(crate) fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => format!("a boolean ({b})"),
+        Value::Number(n) => format!("a number ({n})"),
+        Value::String(text) => format!("a string ({})", quote_short(text)),
+        Value::Sequence(_) => "a list".to_owned(),
+        Value::Mapping(_) => "a mapping".to_owned(),
+        Value::Tagged(tagged) => format!("a value tagged {}", tagged.tag),
+    }
+}
+
+/// Quotes a string for a message, shortened to 40 characters.
+pub(crate) fn quote_short(text: &str) -> String {
+    const MAX: usize = 40;
+    if text.chars().count() <= MAX {
+        format!("{text:?}")
+    } else {
+        let head: String = text.chars().take(MAX).collect();
+        format!("{head:?}...")
+    }
+}
+
+/// Applies the corrections described in the module documentation: wraps
+/// every `!!binary` string in a `!binary` tag, and turns back into strings
+/// the numbers that PyYAML wrote as strings.
+fn apply_corrections(text: &str, doc: Value) -> Value {
+    let retagged = retag_binary(text);
+    let base = retagged.as_deref().unwrap_or(text);
+    let quoted = quote_yaml11_strings(base);
+    // The quoted copy is tried first; if quoting broke it (a value line inside
+    // a single-quoted multi-line string), the copy with only the tags is used.
+    for copy in [quoted, retagged].into_iter().flatten() {
+        if let Ok(marked) = yaml_serde::from_str::<Value>(&copy) {
+            return merge_marks(doc, &marked);
+        }
+    }
+    doc
+}
+
+/// Quotes each plain value that ends a `key: value` or `- value` line when
+/// yaml_serde reads it as a number but YAML 1.1 reads it as a string. `None`
+/// when there is none.
+fn quote_yaml11_strings(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut changed = false;
+    for line in text.split_inclusive('\n') {
+        let content = line.trim_end();
+        let quote_at = content.rfind(' ').filter(|&space| {
+            let prefix = content[..=space].trim_start();
+            let value = &content[space + 1..];
+            let introduced = prefix.ends_with(": ")
+                || (!prefix.is_empty() && prefix.split_whitespace().all(|p| p == "-"));
+            introduced && yaml12_only_number(value)
+        });
+        match quote_at {
+            Some(space) => {
+                out.push_str(&content[..=space]);
+                out.push('\'');
+                out.push_str(&content[space + 1..]);
+                out.push('\'');
+                out.push_str(&line[content.len()..]);
+                changed = true;
+            }
+            None => out.push_str(line),
+        }
+    }
+    changed.then_some(out)
+}
+
+/// Whether yaml_serde reads the plain scalar as a number while YAML 1.1
+/// (PyYAML) reads it as a string.
+fn yaml12_only_number(scalar: &str) -> bool {
+    scalar.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.'))
+        && matches!(yaml_serde::from_str::<Value>(scalar), Ok(Value::Number(_)))
+        && !yaml11_int(scalar)
+        && !yaml11_float(scalar)
+}
+
+/// YAML 1.1 integers: binary, octal, decimal and hex (sexagesimal ones are
+/// strings to yaml_serde anyway).
+fn yaml11_int(scalar: &str) -> bool {
+    let digits_in = |s: &str, ok: fn(char) -> bool| !s.is_empty() && s.chars().all(ok);
+    let body = scalar.strip_prefix(['-', '+']).unwrap_or(scalar);
+    if let Some(bits) = body.strip_prefix("0b") {
+        return digits_in(bits, |c| matches!(c, '0' | '1' | '_'));
+    }
+    if let Some(hex) = body.strip_prefix("0x") {
+        return digits_in(hex, |c| c.is_ascii_hexdigit() || c == '_');
+    }
+    if body == "0" {
+        return true;
+    }
+    if let Some(octal) = body.strip_prefix('0') {
+        return digits_in(octal, |c| matches!(c, '0'..='7' | '_'));
+    }
+    body.starts_with(|c: char| matches!(c, '1'..='9'))
+        && digits_in(body, |c| c.is_ascii_digit() || c == '_')
+}
+
+/// YAML 1.1 floats: a dot is required, and an exponent needs a sign.
+fn yaml11_float(scalar: &str) -> bool {
+    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit() || c == '_');
+    let special = scalar.strip_prefix(['-', '+']).unwrap_or(scalar);
+    if matches!(special, ".inf" | ".Inf" | ".INF") || matches!(scalar, ".nan" | ".NaN" | ".NAN") {
+        return true;
+    }
+    let (mantissa, exponent) = match scalar.find(['e', 'E']) {
+        Some(at) => (&scalar[..at], Some(&scalar[at + 1..])),
+        None => (scalar, None),
+    };
+    if let Some(exponent) = exponent {
+        let Some(exp_digits) = exponent.strip_prefix(['-', '+']) else {
+            return false;
+        };
+        if exp_digits.is_empty() || !exp_digits.chars().all(|c| c.is_ascii_digit()) {
+            return false;
+        }
+    }
+    if let Some(fraction) = mantissa.strip_prefix('.') {
+        return !fraction.is_empty() && digits(fraction);
+    }
+    let unsigned = mantissa.strip_prefix(['-', '+']).unwrap_or(mantissa);
+    match unsigned.split_once('.') {
+        Some((whole, fraction)) => {
+            whole.starts_with(|c: char| c.is_ascii_digit()) && digits(whole) && digits(fraction)
+        }
+        None => false,
+    }
+}
+
+/// Rewrites each `!!binary` that stands where a tag can (after whitespace, a
+/// line start or a flow indicator, and before whitespace or the end) as
+/// `!binary`. `None` when there is none.
+fn retag_binary(text: &str) -> Option<String> {
+    const TAG: &str = "!!binary";
+    if !text.contains(TAG) {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut previous: Option<char> = None;
+    let mut changed = false;
+    while let Some(pos) = rest.find(TAG) {
+        let before = rest[..pos].chars().next_back().or(previous);
+        let after = rest[pos + TAG.len()..].chars().next();
+        let starts_ok = before.is_none_or(|c| c.is_whitespace() || matches!(c, '[' | '{' | ','));
+        let ends_ok = after.is_none_or(char::is_whitespace);
+        out.push_str(&rest[..pos]);
+        if starts_ok && ends_ok {
+            out.push_str("!binary");
+            changed = true;
+        } else {
+            out.push_str(TAG);
+        }
+        previous = Some('y');
+        rest = &rest[pos + TAG.len()..];
+    }
+    out.push_str(rest);
+    changed.then_some(out)
+}
+
+/// Walks the original and rewritten trees together: wraps in a `!binary` tag
+/// each original string whose counterpart is tagged, and takes the string
+/// where the original has a number and the copy a (quoted) string. Where the
+/// trees' shapes differ, the original is kept as it is.
+fn merge_marks(original: Value, marked: &Value) -> Value {
+    match (original, marked) {
+        (Value::Number(_), Value::String(text)) => Value::String(text.clone()),
+        (Value::String(text), Value::Tagged(tagged))
+            if is_binary(tagged) && matches!(tagged.value, Value::String(_)) =>
+        {
+            Value::Tagged(Box::new(TaggedValue {
+                tag: Tag::new(BINARY_TAG),
+                value: Value::String(text),
+            }))
+        }
+        (Value::Sequence(items), Value::Sequence(marked_items))
+            if items.len() == marked_items.len() =>
+        {
+            Value::Sequence(
+                items
+                    .into_iter()
+                    .zip(marked_items)
+                    .map(|(item, marked_item)| merge_marks(item, marked_item))
+                    .collect(),
+            )
+        }
+        (Value::Mapping(map), Value::Mapping(marked_map)) if map.len() == marked_map.len() => {
+            Value::Mapping(
+                map.into_iter()
+                    .zip(marked_map.values())
+                    .map(|((key, value), marked_value)| (key, merge_marks(value, marked_value)))
+                    .collect(),
+            )
+        }
+        (Value::Tagged(tagged), Value::Tagged(marked_tagged)) => {
+            let TaggedValue { tag, value } = *tagged;
+            Value::Tagged(Box::new(TaggedValue {
+                tag,
+                value: merge_marks(value, &marked_tagged.value),
+            }))
+        }
+        (original, _) => original,
+    }
+}
+
+/// The 1-based first line of each item of the top-level `interactions` list,
+/// found by scanning block-style YAML as VCR.py writes it. Empty unless
+/// exactly `expected` items are found, so a line is never attributed to the
+/// wrong interaction.
+pub(crate) fn interaction_lines(text: &str, expected: usize) -> Vec<usize> {
+    let mut lines = text.lines().enumerate();
+    let found_key = lines.by_ref().any(|(_, line)| {
+        line.strip_prefix("interactions:")
+            .is_some_and(|rest| rest.trim().is_empty() || rest.trim_start().starts_with('#'))
+    });
+    if !found_key {
+        return Vec::new();
+    }
+    let mut starts = Vec::new();
+    let mut item_indent: Option<usize> = None;
+    for (index, line) in lines {
+        let trimmed = line.trim_start_matches(' ');
+        if trimmed.trim().is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        let is_item = trimmed == "-" || trimmed.starts_with("- ");
+        if indent == 0 && !is_item {
+            break;
+        }
+        if is_item && *item_indent.get_or_insert(indent) == indent {
+            starts.push(index + 1);
+        }
+    }
+    if starts.len() == expected {
+        starts
+    } else {
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    fn yaml(text: &str) -> Value {
+        yaml_serde::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn yaml_to_json_keeps_number_kinds() {
+        let json = yaml_to_json(&yaml(
+            "a: 1\nb: 1.0\nc: -3\nd: 18446744073709551615\ne: .nan\n",
+        ));
+        assert_eq!(json["a"], serde_json::json!(1));
+        assert!(json["a"].is_i64());
+        assert!(json["b"].is_f64());
+        assert_eq!(json["c"], serde_json::json!(-3));
+        assert_eq!(json["d"], serde_json::json!(u64::MAX));
+        assert!(json["e"].is_null());
+    }
+
+    #[test]
+    fn yaml_to_json_stringifies_odd_keys_and_drops_tags() {
+        let json = yaml_to_json(&yaml("{1: a, true: b, ~: c, [1, 2]: d, k: !custom v}"));
+        assert_eq!(
+            json,
+            serde_json::json!({"1": "a", "true": "b", "null": "c", "[1,2]": "d", "k": "v"})
+        );
+    }
+
+    #[test]
+    fn retag_only_rewrites_tags() {
+        assert_eq!(
+            retag_binary("a: !!binary |\n  eA==\nb: 'x!!binary y'\nc: [!!binary eA==]\n").unwrap(),
+            "a: !binary |\n  eA==\nb: 'x!!binary y'\nc: [!binary eA==]\n"
+        );
+        assert!(retag_binary("no tags").is_none());
+        assert!(retag_binary("a: '!!binaryx'").is_none());
+    }
+
+    #[test]
+    fn binary_tag_survives_next_to_lookalike_strings() {
+        let text = "a: !!binary aGk=\nb: ' !!binary '\n";
+        let doc = apply_corrections(text, yaml(text));
+        assert!(matches!(&doc["a"], Value::Tagged(t) if is_binary(t)));
+        assert_eq!(doc["b"], Value::String(" !!binary ".to_owned()));
+    }
+
+    #[test]
+    fn yaml11_strings_that_look_like_numbers_stay_strings() {
+        let text = "a: 1e3\nb: 1.5e+3\nc: 0o17\nd: 12\ne: 0x1F\nf: -.5\ng: .5\nh: 1.0e-05\n\
+                    i:\n- 2.5e10\n- 7\nj: |\n  k: 1e3\nl: '1e3'\nm: 1.\n";
+        let json = yaml_to_json(&apply_corrections(text, yaml(text)));
+        assert_eq!(json["a"], "1e3");
+        assert!(json["b"].is_f64());
+        assert_eq!(json["c"], "0o17");
+        assert_eq!(json["d"], serde_json::json!(12));
+        assert_eq!(json["e"], serde_json::json!(31));
+        assert_eq!(json["f"], "-.5");
+        assert!(json["g"].is_f64());
+        assert!(json["h"].is_f64());
+        assert_eq!(json["i"], serde_json::json!(["2.5e10", 7]));
+        assert_eq!(json["j"], "k: 1e3\n");
+        assert_eq!(json["l"], "1e3");
+        assert!(json["m"].is_f64());
+    }
+
+    #[test]
+    fn quoting_that_breaks_the_copy_keeps_binary_marks() {
+        // The `- 1e3` line sits inside a single-quoted string; quoting it
+        // ends that string early and the quoted copy does not parse.
+        let text = "a: 'x\n  - 1e3\n  y'\nb: !!binary aGk=\n";
+        assert!(yaml_serde::from_str::<Value>(&quote_yaml11_strings(text).unwrap()).is_err());
+        let doc = apply_corrections(text, yaml(text));
+        assert!(matches!(&doc["b"], Value::Tagged(t) if is_binary(t)));
+        assert_eq!(doc["a"], Value::String("x - 1e3 y".to_owned()));
+    }
+
+    #[test]
+    fn interaction_lines_follow_items() {
+        let text = "interactions:\n- request:\n    body: |\n      - not an item\n  response: {}\n\n- request: {}\nversion: 1\n";
+        assert_eq!(interaction_lines(text, 2), vec![2, 7]);
+        assert_eq!(interaction_lines(text, 3), Vec::<usize>::new());
+        let indented = "interactions:\n  - request: {}\n  - request: {}\n";
+        assert_eq!(interaction_lines(indented, 2), vec![2, 3]);
+        assert!(interaction_lines("interactions: []\n", 0).is_empty());
+    }
+}

@@ -1,0 +1,363 @@
+//! What a recorded interaction says, in provider-neutral terms.
+//!
+//! [`summarize`] runs one recorded HTTP exchange through the adapter for its wire API
+//! and returns an [`InteractionSummary`], the record `llmvcr cassette inspect` prints.
+//! Its JSON form is a stable contract for scripts:
+//!
+//! | key | meaning |
+//! |---|---|
+//! | `file`, `index` | where the interaction is (index is 0-based) |
+//! | `method`, `url`, `status` | as recorded |
+//! | `provider` | `openai`, `azure`, `anthropic`, `gemini`, `openrouter`, `groq`, `mistral`, `ollama` or `unknown`, by host |
+//! | `api` | `chat_completions`, `responses`, `messages`, `generate_content`, `embeddings`, `count_tokens` or `other` |
+//! | `stream` | whether the response is a stream |
+//! | `model` | the response's model, else the request's |
+//! | `text` | the visible answer, reasoning excluded |
+//! | `tool_calls` | `[{"name", "arguments"}]`, arguments parsed (or the raw string if not JSON) |
+//! | `usage` | `{"input_tokens", "output_tokens"}` (all input, cached included; all output, reasoning included) or null |
+//! | `finish_reason` | the provider's raw value (last non-null in streams) |
+//! | `error` | null or `{"kind", "retryable", "message"}` |
+
+use llmvcr_cassette::RecordedInteraction;
+use llmvcr_core::{ChatResponse, Error, Provider, StreamAccumulator};
+use llmvcr_providers::{
+    Api, WireApi, adapter_for_wire, classify_http, detect_api, detect_provider, detect_wire_api,
+    error_in_body,
+};
+use serde::Serialize;
+use serde_json::Value;
+
+/// A tool call as inspect reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolCallSummary {
+    /// The function name.
+    pub name: String,
+    /// Parsed JSON arguments, or the raw string when they are not valid JSON.
+    pub arguments: Value,
+}
+
+/// Token usage as inspect reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct UsageSummary {
+    /// All input tokens, cached ones included.
+    pub input_tokens: u64,
+    /// All output tokens, reasoning included.
+    pub output_tokens: u64,
+}
+
+/// An error as inspect reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorSummary {
+    /// The snake_case [`ErrorKind`](llmvcr_core::ErrorKind).
+    pub kind: String,
+    /// Whether it is retryable.
+    pub retryable: bool,
+    /// The provider's message.
+    pub message: String,
+}
+
+impl From<&Error> for ErrorSummary {
+    fn from(e: &Error) -> ErrorSummary {
+        ErrorSummary {
+            kind: e.kind.as_str().to_string(),
+            retryable: e.retryable(),
+            message: e.message.clone(),
+        }
+    }
+}
+
+/// One interaction, decoded. Field order is the JSON key order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InteractionSummary {
+    /// The cassette file, as given.
+    pub file: String,
+    /// 0-based position in the cassette.
+    pub index: usize,
+    /// HTTP method.
+    pub method: String,
+    /// URL as recorded.
+    pub url: String,
+    /// HTTP status.
+    pub status: u16,
+    /// Provider name, by host.
+    pub provider: &'static str,
+    /// API kind, by path.
+    pub api: &'static str,
+    /// Whether the response is a stream.
+    pub stream: bool,
+    /// The response's model, else the request's.
+    pub model: Option<String>,
+    /// Visible answer text.
+    pub text: String,
+    /// Tool calls.
+    pub tool_calls: Vec<ToolCallSummary>,
+    /// Usage, or null.
+    pub usage: Option<UsageSummary>,
+    /// The raw finish reason.
+    pub finish_reason: Option<String>,
+    /// The error, if the interaction failed.
+    pub error: Option<ErrorSummary>,
+    /// Reasoning text (not part of the JSON contract).
+    #[serde(skip)]
+    pub reasoning: String,
+}
+
+/// Decodes one recorded interaction.
+pub fn summarize(
+    file: &str,
+    index: usize,
+    interaction: &RecordedInteraction,
+) -> InteractionSummary {
+    let req = &interaction.request;
+    let resp = &interaction.response;
+    let url = req.uri.clone();
+    let provider = match detect_provider(&url) {
+        // LM Studio cannot be told apart by host; the contract reports it as unknown.
+        Provider::LmStudio => Provider::Unknown,
+        p => p,
+    };
+    let api = detect_api(&url);
+    let req_json = req.body.as_json();
+    let content_type = resp.headers.get("content-type").map(str::to_string);
+    let stream = is_stream(&url, req_json.as_ref(), content_type.as_deref());
+    let body = resp.body.as_bytes();
+
+    let mut summary = InteractionSummary {
+        file: file.to_string(),
+        index,
+        method: req.method.to_ascii_uppercase(),
+        url: url.clone(),
+        status: resp.status,
+        provider: provider.as_str(),
+        api: api.as_str(),
+        stream,
+        model: None,
+        text: String::new(),
+        tool_calls: Vec::new(),
+        usage: None,
+        finish_reason: None,
+        error: None,
+        reasoning: String::new(),
+    };
+    let request_model = request_model(&url, req_json.as_ref());
+
+    let (response, error) = if !(200..300).contains(&resp.status) {
+        let headers = header_map(&resp.headers);
+        let e = match detect_wire_api(&url) {
+            Some(w) => adapter_for_wire(w, provider).classify(resp.status, &headers, &body),
+            None => classify_http(provider, resp.status, &headers, &body),
+        };
+        (None, Some(e))
+    } else {
+        match detect_wire_api(&url) {
+            Some(wire) => decode_chat(wire, provider, stream, content_type.as_deref(), &body),
+            None => decode_other(api, provider, &body),
+        }
+    };
+
+    if let Some(r) = response {
+        summary.model = r.model.filter(|m| !m.is_empty());
+        summary.text = r.text;
+        summary.reasoning = r.reasoning;
+        summary.tool_calls = r
+            .tool_calls
+            .into_iter()
+            .map(|c| ToolCallSummary {
+                name: c.name,
+                arguments: c.arguments,
+            })
+            .collect();
+        summary.usage = r.usage.map(|u| UsageSummary {
+            input_tokens: u.input_tokens,
+            output_tokens: u.output_tokens,
+        });
+        summary.finish_reason = r.finish_reason.map(|f| f.raw);
+    }
+    if summary.model.is_none() {
+        summary.model = request_model;
+    }
+    summary.error = error.as_ref().map(ErrorSummary::from);
+    summary
+}
+
+fn decode_chat(
+    wire: WireApi,
+    provider: Provider,
+    stream: bool,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> (Option<ChatResponse>, Option<Error>) {
+    let adapter = adapter_for_wire(wire, provider);
+    let json_body = content_type.is_some_and(|ct| ct.contains("json") && !ct.contains("ndjson"));
+    // A stream request answered with one JSON document (an error, or a server that
+    // ignored `stream`) is decoded as a plain body. Gemini's JSON-array stream is the
+    // exception: it is a stream in `application/json`.
+    if !stream || (json_body && wire != WireApi::Gemini && !body_is_array(body)) {
+        return match adapter.decode(body) {
+            Ok(r) => (Some(r), None),
+            Err(e) => (None, Some(e)),
+        };
+    }
+    let mut decoder = adapter.stream_decoder(content_type);
+    let mut acc = StreamAccumulator::new();
+    let result = decoder.feed(body).and_then(|mut events| {
+        events.extend(decoder.finish()?);
+        Ok(events)
+    });
+    match result {
+        Ok(events) => {
+            for e in &events {
+                acc.push(e);
+            }
+            (Some(acc.finish()), None)
+        }
+        Err(e) => {
+            // Keep what decoded before the error: feed again, stopping at the error.
+            let mut decoder = adapter.stream_decoder(content_type);
+            let mut acc = StreamAccumulator::new();
+            for chunk in body.split_inclusive(|b| *b == b'\n') {
+                match decoder.feed(chunk) {
+                    Ok(events) => events.iter().for_each(|ev| acc.push(ev)),
+                    Err(_) => break,
+                }
+            }
+            (Some(acc.finish()), Some(e))
+        }
+    }
+}
+
+/// The recorded headers as an `http::HeaderMap`; names or values that are not valid
+/// HTTP are skipped.
+fn header_map(headers: &llmvcr_cassette::Headers) -> http::HeaderMap {
+    let mut map = http::HeaderMap::new();
+    for (name, values) in headers.iter() {
+        let Ok(name) = http::HeaderName::from_bytes(name.as_bytes()) else {
+            continue;
+        };
+        for v in values {
+            if let Ok(v) = http::HeaderValue::from_str(v) {
+                map.append(name.clone(), v);
+            }
+        }
+    }
+    map
+}
+
+fn body_is_array(body: &[u8]) -> bool {
+    body.iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'[')
+}
+
+fn decode_other(
+    api: Api,
+    provider: Provider,
+    body: &[u8],
+) -> (Option<ChatResponse>, Option<Error>) {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return (None, None);
+    };
+    if let Some(e) = error_in_body(provider, &value) {
+        return (None, Some(e));
+    }
+    let mut r = ChatResponse {
+        model: value
+            .get("model")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        ..ChatResponse::default()
+    };
+    if api == Api::Embeddings
+        && let Some(n) = value
+            .get("usage")
+            .and_then(|u| u.get("prompt_tokens").or_else(|| u.get("input_tokens")))
+            .and_then(Value::as_u64)
+    {
+        r.usage = Some(llmvcr_core::Usage {
+            input_tokens: n,
+            ..llmvcr_core::Usage::default()
+        });
+    }
+    (Some(r), None)
+}
+
+fn is_stream(url: &str, req: Option<&Value>, content_type: Option<&str>) -> bool {
+    if let Some(ct) = content_type {
+        let ct = ct.to_ascii_lowercase();
+        if ct.starts_with("text/event-stream") || ct.contains("ndjson") {
+            return true;
+        }
+    }
+    if url.contains(":streamGenerateContent") {
+        return true;
+    }
+    let flag = req.and_then(|r| r.get("stream")).and_then(Value::as_bool);
+    if detect_wire_api(url) == Some(WireApi::OllamaChat) {
+        // Ollama streams unless told not to.
+        return flag != Some(false);
+    }
+    flag == Some(true)
+}
+
+/// The model a request names: the body's `model`, else a `models/{model}:method` or
+/// `deployments/{name}` URL segment.
+fn request_model(url: &str, req: Option<&Value>) -> Option<String> {
+    if let Some(m) = req.and_then(|r| r.get("model")).and_then(Value::as_str) {
+        return Some(m.to_string());
+    }
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let segments: Vec<&str> = path.split('/').collect();
+    for (i, seg) in segments.iter().enumerate() {
+        if (*seg == "models" || *seg == "deployments")
+            && let Some(next) = segments.get(i + 1)
+        {
+            let name = next.split(':').next().unwrap_or(next);
+            if !name.is_empty() {
+                return Some(name.to_string());
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_from_url() {
+        assert_eq!(
+            request_model(
+                "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent",
+                None
+            )
+            .as_deref(),
+            Some("gemini-2.5-flash")
+        );
+        assert_eq!(
+            request_model("https://r.openai.azure.com/openai/deployments/gpt4o/chat/completions?api-version=1", None)
+                .as_deref(),
+            Some("gpt4o")
+        );
+    }
+
+    #[test]
+    fn stream_detection() {
+        assert!(is_stream("http://localhost:11434/api/chat", None, None));
+        assert!(!is_stream(
+            "http://localhost:11434/api/chat",
+            Some(&serde_json::json!({"stream": false})),
+            None
+        ));
+        assert!(is_stream(
+            "https://x/v1beta/models/m:streamGenerateContent",
+            None,
+            None
+        ));
+        assert!(is_stream(
+            "https://api.openai.com/v1/chat/completions",
+            None,
+            Some("text/event-stream; charset=utf-8")
+        ));
+    }
+}

@@ -1,0 +1,920 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Anthropic Messages adapter: request encoding (insta snapshots), decoding of real
+//! recorded bodies and streams, stream chunking, errors inside 200 streams, and
+//! property tests.
+//!
+//! The files in `tests/data/anthropic/` are response bodies copied from the real
+//! recordings in `cassettes/real/anthropic/`.
+
+use llmvcr_core::{
+    ChatRequest, ChatResponse, ContentPart, Error, ErrorKind, FinishKind, FinishReason, Message,
+    Provider, ResponseFormat, Role, Secret, StreamAccumulator, StreamEvent, ToolCall, ToolChoice,
+    ToolSpec, Usage,
+};
+use llmvcr_providers::anthropic::Anthropic;
+use llmvcr_providers::{Adapter, AuthStyle, Endpoint, adapter_for};
+use proptest::prelude::*;
+use serde_json::json;
+
+const SSE: Option<&str> = Some("text/event-stream; charset=utf-8");
+
+fn adapter() -> Anthropic {
+    Anthropic::new(Provider::Anthropic)
+}
+
+fn data(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/data/anthropic/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Feeds `chunks` and finishes; returns the events and the first error, if any.
+fn run(chunks: &[&[u8]]) -> (Vec<StreamEvent>, Option<Error>) {
+    let mut decoder = adapter().stream_decoder(SSE);
+    let mut events = Vec::new();
+    for chunk in chunks {
+        match decoder.feed(chunk) {
+            Ok(evs) => events.extend(evs),
+            Err(e) => return (events, Some(e)),
+        }
+    }
+    match decoder.finish() {
+        Ok(evs) => events.extend(evs),
+        Err(e) => return (events, Some(e)),
+    }
+    (events, None)
+}
+
+fn whole(body: &[u8]) -> Vec<StreamEvent> {
+    let (events, err) = run(&[body]);
+    assert!(err.is_none(), "unexpected error: {err:?}");
+    events
+}
+
+fn bytewise(body: &[u8]) -> (Vec<StreamEvent>, Option<Error>) {
+    let chunks: Vec<&[u8]> = body.chunks(1).collect();
+    run(&chunks)
+}
+
+/// Splits `body` at pseudo-random points derived from `seed`.
+fn split(body: &[u8], seed: u64) -> Vec<&[u8]> {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut out = Vec::new();
+    let mut rest = body;
+    while !rest.is_empty() {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let n = 1 + (state >> 33) as usize % 97;
+        let (a, b) = rest.split_at(n.min(rest.len()));
+        out.push(a);
+        rest = b;
+    }
+    out
+}
+
+fn aggregate(events: &[StreamEvent]) -> ChatResponse {
+    let mut acc = StreamAccumulator::new();
+    events.iter().for_each(|e| acc.push(e));
+    acc.finish()
+}
+
+/// Decodes a recorded stream whole, byte by byte and in random splits, checks that
+/// all three give the same events, and returns the aggregated response.
+fn stream(name: &str) -> ChatResponse {
+    let body = data(name);
+    let expected = whole(&body);
+    let (bytes, err) = bytewise(&body);
+    assert!(err.is_none(), "{name}: {err:?}");
+    assert_eq!(bytes, expected, "{name}: byte-by-byte feeding differs");
+    for seed in 0..8 {
+        let (events, err) = run(&split(&body, seed));
+        assert!(err.is_none(), "{name}: {err:?}");
+        assert_eq!(events, expected, "{name}: split {seed} differs");
+    }
+    aggregate(&expected)
+}
+
+fn usage(input: u64, output: u64) -> Usage {
+    Usage {
+        input_tokens: input,
+        output_tokens: output,
+        ..Usage::default()
+    }
+}
+
+fn finish(kind: FinishKind, raw: &str) -> Option<FinishReason> {
+    Some(FinishReason::new(kind, raw))
+}
+
+// ---------------------------------------------------------------------------------
+// Non-streamed bodies
+
+#[test]
+fn decodes_thinking_and_text() {
+    let r = adapter().decode(&data("thinking.json")).unwrap();
+    assert_eq!(r.id.as_deref(), Some("msg_018FL8HcL7Drnk15RmEe3dsK"));
+    assert_eq!(r.model.as_deref(), Some("claude-sonnet-4-5-20250929"));
+    assert_eq!(
+        r.text,
+        "Thinking through it:\n- 17 × 23\n- = 17 × 20 + 17 × 3\n- = 340 + 51\n- = **391**"
+    );
+    assert!(r.reasoning.starts_with("Let me calculate 17 * 23."));
+    assert!(r.reasoning.ends_with("Let me verify: 391"));
+    assert!(r.tool_calls.is_empty());
+    assert_eq!(r.finish_reason, finish(FinishKind::Stop, "end_turn"));
+    assert_eq!(
+        r.usage,
+        Some(Usage {
+            input_tokens: 51,
+            output_tokens: 162,
+            reasoning_tokens: 112,
+            ..Usage::default()
+        })
+    );
+}
+
+#[test]
+fn cache_creation_counts_as_input_and_as_cache_write() {
+    let r = adapter().decode(&data("cache_write.json")).unwrap();
+    assert_eq!(r.text, "OK");
+    assert_eq!(
+        r.usage,
+        Some(Usage {
+            input_tokens: 2 + 1590,
+            output_tokens: 4,
+            cached_input_tokens: 0,
+            cache_write_tokens: 1590,
+            reasoning_tokens: 0,
+        })
+    );
+    assert_eq!(r.usage.unwrap().uncached_input_tokens(), 2);
+}
+
+#[test]
+fn cache_read_counts_as_input_and_as_cached() {
+    let r = adapter().decode(&data("cache_read.json")).unwrap();
+    assert_eq!(
+        r.usage,
+        Some(Usage {
+            input_tokens: 2 + 1590,
+            output_tokens: 4,
+            cached_input_tokens: 1590,
+            cache_write_tokens: 0,
+            reasoning_tokens: 0,
+        })
+    );
+    assert_eq!(r.finish_reason, finish(FinishKind::Stop, "end_turn"));
+}
+
+#[test]
+fn decodes_text_then_tool_use() {
+    let r = adapter().decode(&data("text_and_tool_use.json")).unwrap();
+    assert_eq!(r.model.as_deref(), Some("claude-opus-4-8"));
+    assert_eq!(
+        r.text,
+        "I'll load the refunds capability first, then look up the refund policy."
+    );
+    assert_eq!(
+        r.tool_calls,
+        vec![ToolCall::from_value(
+            Some("toolu_01GqcuZ6yt7Xcywhp2ru46rB".into()),
+            "load_capability",
+            json!({"id": "refunds"})
+        )]
+    );
+    assert_eq!(r.finish_reason, finish(FinishKind::ToolCalls, "tool_use"));
+    assert_eq!(r.usage, Some(usage(920, 72)));
+}
+
+#[test]
+fn server_tool_blocks_are_not_tool_calls() {
+    let r = adapter().decode(&data("server_tool_search.json")).unwrap();
+    assert!(r.tool_calls.is_empty(), "{:?}", r.tool_calls);
+    assert!(
+        r.text
+            .starts_with("I tried to use a tool called `search_tools`")
+    );
+    assert!(r.text.contains(
+        "Let me use the correct tool to find the exchange-rate tool.The available exchange-rate tool is **`lookup_exchange_rate`**."
+    ));
+    assert_eq!(r.finish_reason, finish(FinishKind::Stop, "end_turn"));
+    assert_eq!(r.usage, Some(usage(2001, 204)));
+}
+
+#[test]
+fn decodes_count_tokens() {
+    assert_eq!(
+        adapter()
+            .decode_count_tokens(&data("count_tokens.json"))
+            .unwrap(),
+        671
+    );
+    let err = adapter().decode_count_tokens(b"{}").unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Decode);
+}
+
+#[test]
+fn error_body_in_a_200_is_classified() {
+    let body = br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+    let err = adapter().decode(body).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Overloaded);
+    assert_eq!(err.code.as_deref(), Some("overloaded_error"));
+    assert_eq!(err.provider, Some(Provider::Anthropic));
+    let err = adapter().decode(b"not json").unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Decode);
+    let err = adapter().decode(b"{\"id\":\"x\"}").unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Decode);
+}
+
+#[test]
+fn stop_reasons_map_to_finish_kinds() {
+    for (raw, kind) in [
+        ("end_turn", FinishKind::Stop),
+        ("stop_sequence", FinishKind::Stop),
+        ("max_tokens", FinishKind::Length),
+        ("tool_use", FinishKind::ToolCalls),
+        ("refusal", FinishKind::ContentFilter),
+        ("pause_turn", FinishKind::Other),
+        ("something_new", FinishKind::Other),
+    ] {
+        let body = json!({"id": "m", "type": "message", "content": [], "stop_reason": raw});
+        let r = adapter().decode(body.to_string().as_bytes()).unwrap();
+        assert_eq!(r.finish_reason, finish(kind, raw), "{raw}");
+        assert_eq!(r.usage, None);
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Streams
+
+#[test]
+fn test_stream_events_text() {
+    let r = stream("stream_events_text.sse");
+    assert_eq!(
+        r,
+        ChatResponse {
+            id: Some("msg_01T8kTq7cYyYJeQ5DxcVUc6D".into()),
+            model: Some("claude-haiku-4-5-20251001".into()),
+            text: "Hello".into(),
+            usage: Some(usage(10, 4)),
+            finish_reason: finish(FinishKind::Stop, "end_turn"),
+            ..ChatResponse::default()
+        }
+    );
+}
+
+#[test]
+fn test_stream_events_thinking() {
+    let body = data("stream_events_thinking.sse");
+    let r = stream("stream_events_thinking.sse");
+    assert_eq!(r.id.as_deref(), Some("msg_01Eg56TYRnKCEgWtZu2yjR1t"));
+    assert_eq!(
+        r.text,
+        "1. **Pouch** - references their iconic bill pouch\n2. **Pelé** - playful take on \"pelican\""
+    );
+    assert!(
+        r.reasoning
+            .starts_with("The user wants two names for a pet pelican")
+    );
+    assert!(
+        r.reasoning
+            .ends_with("Let me give two brief, catchy names:")
+    );
+    assert_eq!(r.reasoning.chars().count(), 289);
+    assert!(r.tool_calls.is_empty());
+    assert_eq!(r.usage, Some(usage(46, 133)));
+    assert_eq!(r.finish_reason, finish(FinishKind::Stop, "end_turn"));
+    // The signature is not text.
+    assert!(!r.reasoning.contains("EuYDCmMIDBgCKkC05"));
+    // Reasoning comes before text, as on the wire.
+    let events = whole(&body);
+    let first_reasoning = events
+        .iter()
+        .position(|e| matches!(e, StreamEvent::ReasoningDelta(_)));
+    let first_text = events
+        .iter()
+        .position(|e| matches!(e, StreamEvent::TextDelta(_)));
+    assert!(first_reasoning < first_text);
+}
+
+#[test]
+fn test_parts_thinking() {
+    let r = stream("parts_thinking.sse");
+    assert_eq!(r.model.as_deref(), Some("claude-haiku-4-5-20251001"));
+    assert_eq!(
+        r.text,
+        "1. **Pouch** – references their distinctive bill pouch\n2. **Captain Bill** – nautical and fun"
+    );
+    assert!(
+        r.reasoning
+            .starts_with("The user wants two names for a pet pelican and wants me to b")
+    );
+    assert_eq!(r.reasoning.chars().count(), 674);
+    assert_eq!(r.usage, Some(usage(46, 234)));
+    assert_eq!(r.finish_reason, finish(FinishKind::Stop, "end_turn"));
+}
+
+#[test]
+fn redacted_thinking_stream_adds_no_text() {
+    let r = stream("redacted_thinking.sse");
+    assert_eq!(r.model.as_deref(), Some("claude-sonnet-4-5-20250929"));
+    assert!(
+        r.text
+            .starts_with("I notice that you've sent what appears to be some kind of test string")
+    );
+    assert!(
+        r.text
+            .ends_with("How can I assist you today with a legitimate task or question?")
+    );
+    assert!(!r.text.contains("EqkECkYIBxgCKkA8"));
+    assert!(r.reasoning.is_empty());
+    assert_eq!(r.usage, Some(usage(92, 189)));
+    assert_eq!(r.finish_reason, finish(FinishKind::Stop, "end_turn"));
+}
+
+#[test]
+fn test_stream_events_tool_calls() {
+    let body = data("stream_events_tool_calls.sse");
+    let r = stream("stream_events_tool_calls.sse");
+    assert_eq!(r.text, "");
+    // The call's only input_json_delta is empty: the arguments are the start block's
+    // `{}`, exactly as the non-streamed form gives them.
+    assert_eq!(
+        r.tool_calls,
+        vec![ToolCall::from_value(
+            Some("toolu_01CzN6riCPqw4pVSuTd9Dwn7".into()),
+            "pelican_name_generator",
+            json!({})
+        )]
+    );
+    assert_eq!(r.finish_reason, finish(FinishKind::ToolCalls, "tool_use"));
+    assert_eq!(r.usage, Some(usage(543, 40)));
+    let events = whole(&body);
+    assert!(events.contains(&StreamEvent::ToolCallStart {
+        index: 0,
+        id: Some("toolu_01CzN6riCPqw4pVSuTd9Dwn7".into()),
+        name: "pelican_name_generator".into(),
+    }));
+    assert!(events.contains(&StreamEvent::ToolCallDelta {
+        index: 0,
+        arguments: "{}".into(),
+    }));
+}
+
+#[test]
+fn two_tool_calls_in_one_stream() {
+    let r = stream("tools.sse");
+    assert_eq!(
+        r.tool_calls,
+        vec![
+            ToolCall::from_value(
+                Some("toolu_01LtHJmixrs9NcWQkK8hu8hj".into()),
+                "pelican_name_generator",
+                json!({})
+            ),
+            ToolCall::from_value(
+                Some("toolu_01N8a4jWyf116qKTMqKKmjyt".into()),
+                "pelican_name_generator",
+                json!({})
+            ),
+        ]
+    );
+    assert_eq!(r.finish_reason, finish(FinishKind::ToolCalls, "tool_use"));
+    assert_eq!(r.usage, Some(usage(542, 62)));
+}
+
+#[test]
+fn thinking_then_tool_call_reports_thinking_tokens() {
+    let r = stream("tool_chain_thinking.sse");
+    assert!(
+        r.reasoning
+            .starts_with("The user wants me to:\n1. Use the fixed_version tool")
+    );
+    assert_eq!(r.tool_calls.len(), 1);
+    assert_eq!(r.tool_calls[0].name, "fixed_version");
+    assert_eq!(
+        r.tool_calls[0].id.as_deref(),
+        Some("toolu_01825dXWLSoJwCst1qTsiWdb")
+    );
+    assert_eq!(r.tool_calls[0].arguments, json!({}));
+    assert_eq!(
+        r.usage,
+        Some(Usage {
+            input_tokens: 598,
+            output_tokens: 92,
+            reasoning_tokens: 53,
+            ..Usage::default()
+        })
+    );
+}
+
+#[test]
+fn test_web_search() {
+    let r = stream("web_search.sse");
+    assert_eq!(r.model.as_deref(), Some("claude-opus-4-1-20250805"));
+    // The server_tool_use block and its input_json_deltas are not client tool calls.
+    assert!(r.tool_calls.is_empty(), "{:?}", r.tool_calls);
+    assert!(r.text.starts_with(
+        "Based on the search results, here's the current weather in San Francisco:\n\nToday (November 15, 2025)"
+    ));
+    assert!(
+        r.text
+            .ends_with("with a Level 1 storm system bringing periods of rain this weekend.")
+    );
+    assert!(!r.text.contains("San Francisco weather today\"}"));
+    // message_delta reports the input of the whole server-side loop; it replaces the
+    // message_start figure.
+    assert_eq!(r.usage, Some(usage(10423, 341)));
+    assert_eq!(r.finish_reason, finish(FinishKind::Stop, "end_turn"));
+    let events = whole(&data("web_search.sse"));
+    assert!(!events.iter().any(|e| matches!(
+        e,
+        StreamEvent::ToolCallStart { .. } | StreamEvent::ToolCallDelta { .. }
+    )));
+}
+
+#[test]
+fn stop_sequence_stream() {
+    let r = stream("prefill_stop_sequences.sse");
+    assert_eq!(
+        r.text,
+        "\ndef pelican():\n    return \"A large waterbird with a long bill and a throat pouch for catching fish.\"\n"
+    );
+    assert_eq!(r.finish_reason, finish(FinishKind::Stop, "stop_sequence"));
+    assert_eq!(r.usage, Some(usage(16, 28)));
+}
+
+#[test]
+fn usage_is_emitted_merged_each_time() {
+    let events = whole(&data("web_search.sse"));
+    let usages: Vec<Usage> = events
+        .iter()
+        .filter_map(|e| match e {
+            StreamEvent::Usage(u) => Some(*u),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(usages, vec![usage(2039, 1), usage(10423, 341)]);
+}
+
+/// A tool call whose input arrives in `input_json_delta` fragments, as the Messages
+/// streaming documentation shows it (hand-written; no recording streams non-empty
+/// client tool input).
+#[test]
+fn input_json_deltas_join_into_arguments() {
+    let body = concat!(
+        "event: message_start\n",
+        "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":\"claude-x\",\"content\":[],\"usage\":{\"input_tokens\":10,\"cache_read_input_tokens\":90,\"cache_creation_input_tokens\":5,\"output_tokens\":1}}}\n\n",
+        "event: content_block_start\n",
+        "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"Checking.\"}}\n\n",
+        "event: content_block_stop\n",
+        "data: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+        "event: content_block_start\n",
+        "data: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"get_weather\",\"input\":{}}}\n\n",
+        "event: content_block_delta\n",
+        "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\"}}\n\n",
+        "event: content_block_delta\n",
+        "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"city\\\": \\\"Pa\"}}\n\n",
+        "event: content_block_delta\n",
+        "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"ris\\\"}\"}}\n\n",
+        "event: content_block_stop\n",
+        "data: {\"type\":\"content_block_stop\",\"index\":1}\n\n",
+        "event: message_delta\n",
+        "data: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":25}}\n\n",
+        "event: message_stop\n",
+        "data: {\"type\":\"message_stop\"}\n\n",
+    );
+    let events = whole(body.as_bytes());
+    let (bytes, err) = bytewise(body.as_bytes());
+    assert!(err.is_none());
+    assert_eq!(bytes, events);
+    let r = aggregate(&events);
+    assert_eq!(r.text, "Checking.");
+    assert_eq!(
+        r.tool_calls,
+        vec![ToolCall::from_value(
+            Some("toolu_1".into()),
+            "get_weather",
+            json!({"city": "Paris"})
+        )]
+    );
+    // message_delta repeats only output_tokens; the input and cache counts of
+    // message_start stay.
+    assert_eq!(
+        r.usage,
+        Some(Usage {
+            input_tokens: 105,
+            output_tokens: 25,
+            cached_input_tokens: 90,
+            cache_write_tokens: 5,
+            reasoning_tokens: 0,
+        })
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// Errors inside a 200 stream
+
+const OVERLOADED_STREAM: &str = concat!(
+    "event: message_start\n",
+    "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_2\",\"model\":\"claude-x\",\"content\":[],\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n",
+    "event: content_block_start\n",
+    "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+    "event: content_block_delta\n",
+    "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hel\"}}\n\n",
+    "event: error\n",
+    "data: {\"type\": \"error\", \"error\": {\"type\": \"overloaded_error\", \"message\": \"Overloaded\"}    }\n\n",
+);
+
+#[test]
+fn error_event_in_a_200_stream_is_classified() {
+    for (events, err) in [
+        run(&[OVERLOADED_STREAM.as_bytes()]),
+        bytewise(OVERLOADED_STREAM.as_bytes()),
+    ] {
+        let err = err.expect("the stream must fail");
+        assert_eq!(err.kind, ErrorKind::Overloaded);
+        assert!(err.retryable());
+        assert_eq!(err.provider, Some(Provider::Anthropic));
+        assert_eq!(err.code.as_deref(), Some("overloaded_error"));
+        // The text before the error is still delivered.
+        assert_eq!(aggregate(&events).text, "Hel");
+    }
+}
+
+#[test]
+fn a_failed_stream_stays_failed() {
+    let mut decoder = adapter().stream_decoder(SSE);
+    let first = decoder.feed(OVERLOADED_STREAM.as_bytes()).unwrap();
+    assert!(!first.is_empty());
+    assert_eq!(decoder.feed(b"").unwrap_err().kind, ErrorKind::Overloaded);
+    assert_eq!(decoder.finish().unwrap_err().kind, ErrorKind::Overloaded);
+}
+
+#[test]
+fn malformed_frame_is_a_decode_error() {
+    let (_, err) = run(&[b"event: content_block_delta\ndata: {\"type\":\n\n"]);
+    assert_eq!(err.unwrap().kind, ErrorKind::Decode);
+    let (_, err) = run(&[b"data: {\"type\":\"content_block_delta\",\"delta\":{}}\n\n"]);
+    assert_eq!(err.unwrap().kind, ErrorKind::Decode);
+}
+
+// ---------------------------------------------------------------------------------
+// Encoding
+
+fn encode(request: &ChatRequest) -> serde_json::Value {
+    adapter().encode(request).unwrap()
+}
+
+fn assistant_with_calls(text: &str, calls: Vec<ToolCall>) -> Message {
+    Message {
+        tool_calls: calls,
+        ..Message::assistant(text)
+    }
+}
+
+#[test]
+fn encode_plain() {
+    insta::assert_json_snapshot!(
+        "encode_plain",
+        encode(&ChatRequest::new("claude-sonnet-4-5").user("Hello"))
+    );
+}
+
+#[test]
+fn encode_system_and_multipart() {
+    let user = Message {
+        content: vec![
+            ContentPart::text("What is in these images?"),
+            ContentPart::image_url("https://example.com/pelican.png"),
+            ContentPart::image_base64("image/png", "iVBORw0KGgo="),
+            ContentPart::image_url("data:image/jpeg;base64,/9j/4AAQ"),
+        ],
+        ..Message::user("")
+    };
+    let request = ChatRequest::new("claude-sonnet-4-5")
+        .system("Be terse.")
+        .system("Answer in English.")
+        .message(user);
+    insta::assert_json_snapshot!("encode_system_multipart", encode(&request));
+}
+
+#[test]
+fn encode_tools_and_tool_choice() {
+    let request = ChatRequest::new("claude-sonnet-4-5")
+        .user("Weather in Paris?")
+        .tool(
+            ToolSpec::new(
+                "get_weather",
+                json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),
+            )
+            .description("Current weather for a city"),
+        )
+        .tool(ToolSpec::new("get_time", json!({"type": "object", "properties": {}})))
+        .tool_choice(ToolChoice::Tool("get_weather".into()))
+        .temperature(0.2)
+        .max_tokens(512)
+        .stop("END");
+    let mut request = request;
+    request.top_p = Some(0.9);
+    insta::assert_json_snapshot!("encode_tools_tool_choice", encode(&request));
+    for (choice, expected) in [
+        (ToolChoice::Auto, json!({"type": "auto"})),
+        (ToolChoice::Required, json!({"type": "any"})),
+        (ToolChoice::None, json!({"type": "none"})),
+    ] {
+        let r = request.clone().tool_choice(choice);
+        assert_eq!(encode(&r)["tool_choice"], expected);
+    }
+}
+
+#[test]
+fn encode_tool_history() {
+    let request = ChatRequest::new("claude-sonnet-4-5")
+        .system("Use the tools.")
+        .user("Weather in Paris and in Rome?")
+        .message(assistant_with_calls(
+            "Checking both.",
+            vec![
+                ToolCall::from_value(
+                    Some("toolu_a".into()),
+                    "get_weather",
+                    json!({"city": "Paris"}),
+                ),
+                ToolCall::from_raw(Some("toolu_b".into()), "get_weather", "{\"city\":\"Rome\"}"),
+            ],
+        ))
+        .message(Message::tool_result("toolu_a", "18°C, cloudy"))
+        .message(Message::tool_result("toolu_b", "25°C, sunny"))
+        .message(assistant_with_calls(
+            "",
+            vec![ToolCall::from_value(
+                Some("toolu_c".into()),
+                "get_time",
+                json!({}),
+            )],
+        ))
+        .message(Message::tool_result("toolu_c", "12:00"))
+        .user("Thanks. Which is warmer?");
+    let body = encode(&request);
+    insta::assert_json_snapshot!("encode_tool_history", body);
+    // The two results answer one assistant turn and share one user message.
+    assert_eq!(body["messages"][2]["content"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn encode_json_schema_output() {
+    let request = ChatRequest::new("claude-sonnet-4-5")
+        .user("Invent a dog")
+        .response_format(ResponseFormat::JsonSchema {
+            name: "dog".into(),
+            schema: json!({
+                "type": "object",
+                "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+                "required": ["name", "age"],
+                "additionalProperties": false
+            }),
+            strict: Some(true),
+        });
+    insta::assert_json_snapshot!("encode_json_schema", encode(&request));
+    let err = adapter()
+        .encode(
+            &ChatRequest::new("m")
+                .user("x")
+                .response_format(ResponseFormat::JsonObject),
+        )
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Unsupported);
+}
+
+#[test]
+fn encode_thinking_budget() {
+    let mut request = ChatRequest::new("claude-sonnet-4-5").user("17 * 23?");
+    request.thinking_budget = Some(2048);
+    insta::assert_json_snapshot!("encode_thinking_budget", encode(&request));
+    // A budget at or above the default leaves room for the answer.
+    request.thinking_budget = Some(10_000);
+    assert_eq!(encode(&request)["max_tokens"], 14_096);
+    request.max_tokens = Some(12_000);
+    assert_eq!(encode(&request)["max_tokens"], 12_000);
+}
+
+#[test]
+fn encode_streaming_with_extra() {
+    let mut request = ChatRequest::new("claude-sonnet-4-5")
+        .user("Hi")
+        .streaming(true);
+    request
+        .extra
+        .insert("metadata".into(), json!({"user_id": "u-1"}));
+    request.extra.insert("max_tokens".into(), json!(100));
+    let body = encode(&request);
+    insta::assert_json_snapshot!("encode_streaming", body);
+    assert_eq!(body["max_tokens"], 100, "extra fields are merged last");
+}
+
+#[test]
+fn tool_results_need_an_id() {
+    let mut result = Message::tool_result("x", "y");
+    result.tool_call_id = None;
+    let err = adapter()
+        .encode(&ChatRequest::new("m").user("q").message(result))
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::BadRequest);
+    let call = assistant_with_calls("", vec![ToolCall::from_value(None, "f", json!({}))]);
+    let err = adapter()
+        .encode(&ChatRequest::new("m").user("q").message(call))
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::BadRequest);
+}
+
+// ---------------------------------------------------------------------------------
+// Building requests
+
+#[test]
+fn build_sets_url_and_headers() {
+    let endpoint = Endpoint::anthropic()
+        .with_api_key(Secret::new("test-key-123"))
+        .with_header("anthropic-beta", "prompt-caching-2024-07-31");
+    let adapter = adapter_for(&endpoint);
+    let wire = adapter
+        .build(&endpoint, &ChatRequest::new("claude-sonnet-4-5").user("Hi"))
+        .unwrap();
+    assert_eq!(wire.method, http::Method::POST);
+    assert_eq!(wire.url, "https://api.anthropic.com/v1/messages");
+    assert_eq!(wire.headers["x-api-key"], "test-key-123");
+    assert!(wire.headers["x-api-key"].is_sensitive());
+    assert_eq!(wire.headers["anthropic-version"], "2023-06-01");
+    assert_eq!(wire.headers["content-type"], "application/json");
+    assert_eq!(wire.headers["anthropic-beta"], "prompt-caching-2024-07-31");
+    assert_eq!(wire.body["messages"][0]["role"], "user");
+
+    let mut custom = endpoint.clone().with_base_url("http://127.0.0.1:9/v1/");
+    custom.api_version = None;
+    let wire = adapter
+        .build(&custom, &ChatRequest::new("m").user("Hi"))
+        .unwrap();
+    assert_eq!(wire.url, "http://127.0.0.1:9/v1/messages");
+    assert_eq!(wire.headers["anthropic-version"], "2023-06-01");
+    custom.api_version = Some("2024-01-01".into());
+    let wire = adapter
+        .build(&custom, &ChatRequest::new("m").user("Hi"))
+        .unwrap();
+    assert_eq!(wire.headers["anthropic-version"], "2024-01-01");
+
+    let bearer = Endpoint::anthropic()
+        .with_auth(AuthStyle::Bearer)
+        .with_api_key(Secret::new("oauth-token"));
+    let wire = adapter
+        .build(&bearer, &ChatRequest::new("m").user("Hi"))
+        .unwrap();
+    assert_eq!(wire.headers["authorization"], "Bearer oauth-token");
+    assert!(!wire.headers.contains_key("x-api-key"));
+}
+
+#[test]
+fn count_tokens_request_drops_generation_fields() {
+    let endpoint = Endpoint::anthropic().with_api_key(Secret::new("k"));
+    let request = ChatRequest::new("claude-opus-4-6")
+        .system("Be brief.")
+        .user("What is the capital of France?")
+        .tool(ToolSpec::new("final_result", json!({"type": "object"})))
+        .temperature(0.5)
+        .max_tokens(100)
+        .streaming(true);
+    let wire = adapter().count_tokens_request(&endpoint, &request).unwrap();
+    assert_eq!(
+        wire.url,
+        "https://api.anthropic.com/v1/messages/count_tokens"
+    );
+    assert_eq!(wire.headers["x-api-key"], "k");
+    assert_eq!(
+        wire.body,
+        json!({
+            "model": "claude-opus-4-6",
+            "system": "Be brief.",
+            "messages": [{"role": "user", "content": [{"type": "text", "text": "What is the capital of France?"}]}],
+            "tools": [{"name": "final_result", "input_schema": {"type": "object"}}]
+        })
+    );
+}
+
+#[test]
+fn roles_round_trip_through_the_wire() {
+    let body = encode(
+        &ChatRequest::new("m")
+            .user("a")
+            .assistant("b")
+            .message(Message::text(Role::User, "c")),
+    );
+    let roles: Vec<&str> = body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["user", "assistant", "user"]);
+}
+
+// ---------------------------------------------------------------------------------
+// Properties
+
+fn acceptable(err: &Error) -> bool {
+    err.kind == ErrorKind::Decode || err.provider == Some(Provider::Anthropic)
+}
+
+const RECORDED: [&str; 9] = [
+    "stream_events_text.sse",
+    "stream_events_thinking.sse",
+    "parts_thinking.sse",
+    "stream_events_tool_calls.sse",
+    "tools.sse",
+    "tool_chain_thinking.sse",
+    "web_search.sse",
+    "redacted_thinking.sse",
+    "prefill_stop_sequences.sse",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512), cut in 0usize..512) {
+        let cut = cut.min(bytes.len());
+        let (a, b) = bytes.split_at(cut);
+        let (_, err) = run(&[a, b]);
+        if let Some(err) = err {
+            prop_assert!(acceptable(&err), "{err:?}");
+        }
+        if let Err(err) = adapter().decode(&bytes) {
+            prop_assert!(acceptable(&err), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn sse_shaped_garbage_never_panics(
+        frames in proptest::collection::vec(
+            prop_oneof![
+                Just("message_start".to_string()),
+                Just("content_block_start".to_string()),
+                Just("content_block_delta".to_string()),
+                Just("content_block_stop".to_string()),
+                Just("message_delta".to_string()),
+                Just("error".to_string()),
+                "[a-z_]{0,12}",
+            ].prop_flat_map(|ty| (Just(ty), any::<Option<u8>>(), "[ -~]{0,20}")),
+            0..12,
+        )
+    ) {
+        let mut body = String::new();
+        for (ty, index, text) in frames {
+            let index = index.map(|i| json!(i)).unwrap_or(json!(null));
+            let data = json!({
+                "type": ty, "index": index,
+                "content_block": {"type": "tool_use", "id": text, "name": text, "input": text},
+                "delta": {"type": "input_json_delta", "partial_json": text, "text": text, "stop_reason": text},
+                "usage": {"input_tokens": index, "output_tokens": text},
+                "message": {"id": text, "usage": text},
+            });
+            body.push_str(&format!("event: {ty}\ndata: {data}\n\n"));
+        }
+        let (events, err) = run(&[body.as_bytes()]);
+        if let Some(err) = err {
+            prop_assert!(acceptable(&err), "{err:?}");
+        }
+        let _ = aggregate(&events);
+    }
+
+    #[test]
+    fn truncated_recorded_streams_never_panic(which in 0usize..RECORDED.len(), cut in any::<prop::sample::Index>()) {
+        let body = data(RECORDED[which]);
+        let cut = cut.index(body.len() + 1);
+        let (events, err) = run(&[&body[..cut]]);
+        if let Some(err) = err {
+            prop_assert_eq!(err.kind, ErrorKind::Decode, "{:?}", err);
+        }
+        let _ = aggregate(&events);
+        if let Err(err) = adapter().decode(&body[..cut]) {
+            prop_assert!(acceptable(&err), "{err:?}");
+        }
+    }
+
+    #[test]
+    fn recorded_streams_split_anywhere_give_the_same_events(which in 0usize..RECORDED.len(), cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..6)) {
+        let body = data(RECORDED[which]);
+        let mut points: Vec<usize> = cuts.iter().map(|c| c.index(body.len() + 1)).collect();
+        points.sort_unstable();
+        let mut chunks = Vec::new();
+        let mut start = 0;
+        for p in points {
+            chunks.push(&body[start..p]);
+            start = p;
+        }
+        chunks.push(&body[start..]);
+        let (events, err) = run(&chunks);
+        prop_assert!(err.is_none());
+        prop_assert_eq!(events, whole(&body));
+    }
+}
