@@ -293,3 +293,44 @@ fn body_api() {
     );
     assert_eq!(Body::from_bytes(vec![0xc3]), Body::Bytes(vec![0xc3]));
 }
+
+#[test]
+fn parsed_body_strings_that_yaml_1_2_reads_as_numbers() {
+    // PyYAML (YAML 1.1) writes these strings without quotes; they must not
+    // turn into numbers. Real numbers keep their type.
+    let text = "\
+interactions:
+- request:
+    method: POST
+    uri: https://api.example.com/v1/chat
+    parsed_body:
+      seed: 1e3
+      mode: 0o17
+      ratio: 1.0e-05
+      tokens: 12
+      list:
+      - 2.5e10
+      - 0.5
+  response:
+    status:
+      code: 200
+      message: OK
+    parsed_body:
+      text: 'quoted 1e3'
+";
+    let interactions = parse_vcrpy(text, "pyyaml.yaml").unwrap();
+    assert_eq!(
+        interactions[0].request.body,
+        Body::Json(json!({
+            "seed": "1e3",
+            "mode": "0o17",
+            "ratio": 1.0e-05,
+            "tokens": 12,
+            "list": ["2.5e10", 0.5],
+        }))
+    );
+    assert_eq!(
+        interactions[0].response.body,
+        Body::Json(json!({"text": "quoted 1e3"}))
+    );
+}

@@ -54,8 +54,8 @@ fn print_table(rows: &[InteractionSummary], out: &mut dyn Write) -> io::Result<(
             writeln!(out, "{}", r.file)?;
             writeln!(
                 out,
-                "  {:>3}  {:>3}  {:<10} {:<16} {:<6} {:<28} {:>7} {:>7}  {:<14} {}",
-                "#", "st", "provider", "api", "stream", "model", "in", "out", "finish", "answer"
+                "  {:>3}  {:>3}  {:<10} {:<16} {:<6} {:<28} {:>7} {:>7}  {:<14} answer",
+                "#", "st", "provider", "api", "stream", "model", "in", "out", "finish"
             )?;
             current_file = Some(r.file.as_str());
         }

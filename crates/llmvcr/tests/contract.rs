@@ -14,6 +14,15 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const KEY: &str = "test-key-0000";
 
+/// An error response: status, body, expected kind, expected `retry_after`, headers.
+type ErrorCase = (
+    u16,
+    Value,
+    ErrorKind,
+    Option<Duration>,
+    Vec<(&'static str, &'static str)>,
+);
+
 /// One endpoint style and the wire facts it must honour.
 struct Case {
     name: &'static str,
@@ -25,13 +34,7 @@ struct Case {
     stream_content_type: &'static str,
     stream_body: &'static str,
     /// Error bodies for (status, body, expected kind, expected retry-after).
-    errors: Vec<(
-        u16,
-        Value,
-        ErrorKind,
-        Option<Duration>,
-        Vec<(&'static str, &'static str)>,
-    )>,
+    errors: Vec<ErrorCase>,
 }
 
 fn openai_chat_ok(model: &str) -> Value {
@@ -48,13 +51,7 @@ data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"m\",\"choi
 data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"model\":\"m\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":3,\"total_tokens\":12}}\n\n\
 data: [DONE]\n\n";
 
-fn openai_errors() -> Vec<(
-    u16,
-    Value,
-    ErrorKind,
-    Option<Duration>,
-    Vec<(&'static str, &'static str)>,
-)> {
+fn openai_errors() -> Vec<ErrorCase> {
     vec![
         (
             429,

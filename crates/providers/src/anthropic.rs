@@ -36,8 +36,8 @@ use serde_json::{Map, Value, json};
 use crate::adapter::{Adapter, StreamDecoder, WireRequest};
 use crate::endpoint::{Endpoint, WireApi};
 use crate::error::error_in_body;
-use crate::frames::{JsonFrame, format_for, parse_body};
-use crate::openai_chat::{FrameDecoder, FrameHandler, merge_extra, standard_headers};
+use crate::frames::{FrameDecoder, FrameHandler, JsonFrame, format_for, parse_body};
+use crate::wire::{arguments_object, inline_image, merge_extra, standard_headers};
 
 /// `max_tokens` when the request leaves it unset.
 const DEFAULT_MAX_TOKENS: u32 = 4096;
@@ -585,56 +585,4 @@ fn push_text(out: &mut Vec<StreamEvent>, make: fn(String) -> StreamEvent, text: 
     if !text.is_empty() {
         out.push(make(text.to_string()));
     }
-}
-
-// ---------------------------------------------------------------------------------
-// Helpers the Gemini and Ollama adapters share
-
-/// An image's MIME type and base64 data when it is inline: a base64 source, or a
-/// `data:<mime>;base64,<data>` URL. `None` for a remote URL.
-pub(crate) fn inline_image(source: &ImageSource) -> Option<(String, String)> {
-    match source {
-        ImageSource::Base64 { media_type, data } => Some((media_type.clone(), data.clone())),
-        ImageSource::Url { url } => {
-            let rest = url.strip_prefix("data:")?;
-            let (meta, data) = rest.split_once(',')?;
-            let media_type = meta.strip_suffix(";base64")?;
-            Some((media_type.to_string(), data.to_string()))
-        }
-    }
-}
-
-/// A tool call's arguments as a JSON object, as Anthropic, Gemini and Ollama expect
-/// them. Arguments kept as text are parsed; anything that is not an object is refused.
-pub(crate) fn arguments_object(provider: Provider, call: &ToolCall) -> Result<Value> {
-    let value = match &call.arguments {
-        Value::Null => return Ok(json!({})),
-        Value::String(raw) if raw.trim().is_empty() => return Ok(json!({})),
-        Value::String(raw) => serde_json::from_str(raw).unwrap_or(Value::Null),
-        other => other.clone(),
-    };
-    if value.is_object() {
-        Ok(value)
-    } else {
-        Err(Error::new(
-            ErrorKind::BadRequest,
-            format!(
-                "the arguments of tool call `{}` are not a JSON object",
-                call.name
-            ),
-        )
-        .with_provider(provider))
-    }
-}
-
-/// The function name of the tool call `id`, searched in the assistant messages before
-/// `messages[before]`, latest first.
-pub(crate) fn tool_name_for(messages: &[Message], before: usize, id: &str) -> Option<String> {
-    messages
-        .get(..before)?
-        .iter()
-        .rev()
-        .flat_map(|m| m.tool_calls.iter())
-        .find(|c| c.id.as_deref() == Some(id))
-        .map(|c| c.name.clone())
 }

@@ -1,7 +1,11 @@
 //! JSON frames out of SSE, NDJSON or JSON-array streams, shared by every adapter's
 //! stream decoder.
 
-use llmvcr_core::{Error, Provider, Result};
+use std::fmt::Debug;
+
+use llmvcr_core::{Error, Provider, Result, StreamEvent};
+
+use crate::adapter::StreamDecoder;
 use llmvcr_framing::{FrameError, JsonArrayFramer, NdjsonFramer, SseFramer, SseItem, StreamFormat};
 use serde_json::Value;
 
@@ -28,6 +32,9 @@ pub(crate) struct JsonFrames {
     framer: Framer,
     provider: Provider,
     index: usize,
+    /// A frame that failed to parse after good frames in the same call: the good
+    /// frames are returned first, the error by the next call.
+    pending_error: Option<Error>,
 }
 
 impl JsonFrames {
@@ -41,10 +48,14 @@ impl JsonFrames {
             framer,
             provider,
             index: 0,
+            pending_error: None,
         }
     }
 
     pub(crate) fn feed(&mut self, bytes: &[u8]) -> Result<Vec<JsonFrame>> {
+        if let Some(e) = &self.pending_error {
+            return Err(e.clone());
+        }
         match &mut self.framer {
             Framer::Sse(f) => {
                 let items = f.feed(bytes).map_err(|e| frame_error(e, self.provider))?;
@@ -62,6 +73,9 @@ impl JsonFrames {
     }
 
     pub(crate) fn finish(&mut self) -> Result<Vec<JsonFrame>> {
+        if let Some(e) = &self.pending_error {
+            return Err(e.clone());
+        }
         match &mut self.framer {
             Framer::Sse(f) => {
                 let items = f.finish().map_err(|e| frame_error(e, self.provider))?;
@@ -86,11 +100,13 @@ impl JsonFrames {
             if data.is_empty() || data == "[DONE]" {
                 continue;
             }
-            let value = self.parse(data)?;
-            out.push(JsonFrame {
-                event: ev.event,
-                data: value,
-            });
+            match self.parse(data) {
+                Ok(value) => out.push(JsonFrame {
+                    event: ev.event,
+                    data: value,
+                }),
+                Err(e) => return self.fail(out, e),
+            }
         }
         Ok(out)
     }
@@ -98,13 +114,24 @@ impl JsonFrames {
     fn texts(&mut self, texts: Vec<String>) -> Result<Vec<JsonFrame>> {
         let mut out = Vec::with_capacity(texts.len());
         for t in texts {
-            let value = self.parse(&t)?;
-            out.push(JsonFrame {
-                event: None,
-                data: value,
-            });
+            match self.parse(&t) {
+                Ok(value) => out.push(JsonFrame {
+                    event: None,
+                    data: value,
+                }),
+                Err(e) => return self.fail(out, e),
+            }
         }
         Ok(out)
+    }
+
+    fn fail(&mut self, out: Vec<JsonFrame>, e: Error) -> Result<Vec<JsonFrame>> {
+        if out.is_empty() {
+            Err(e)
+        } else {
+            self.pending_error = Some(e);
+            Ok(out)
+        }
     }
 
     fn parse(&mut self, text: &str) -> Result<Value> {
@@ -167,10 +194,125 @@ mod tests {
     }
 
     #[test]
+    fn good_frames_before_a_bad_one_are_kept() {
+        let mut f = JsonFrames::new(StreamFormat::Sse, Provider::OpenAi);
+        let out = f.feed(b"data: {\"a\":1}\n\ndata: {oops\n\n").unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            f.feed(b"").unwrap_err().kind,
+            llmvcr_core::ErrorKind::Decode
+        );
+        assert!(f.finish().is_err());
+    }
+
+    #[test]
     fn bad_json_is_a_decode_error() {
         let mut f = JsonFrames::new(StreamFormat::Ndjson, Provider::Ollama);
         let err = f.feed(b"{\"a\":\n").unwrap_err();
         assert_eq!(err.kind, llmvcr_core::ErrorKind::Decode);
         assert!(err.message.contains("frame 0"));
+    }
+}
+
+/// Turns JSON frames into stream events for one wire API.
+pub(crate) trait FrameHandler: Send + Debug {
+    /// Handles one frame, pushing the events it completes.
+    fn frame(&mut self, frame: &JsonFrame, out: &mut Vec<StreamEvent>) -> Result<()>;
+}
+
+/// A [`StreamDecoder`] made of [`JsonFrames`] and a [`FrameHandler`].
+///
+/// When a frame fails (malformed, or an error the provider sent inside the stream),
+/// the events decoded before it in the same call are returned first, and the error is
+/// returned by the next call. Once failed, every later call returns the same error.
+#[derive(Debug)]
+pub(crate) struct FrameDecoder<H> {
+    frames: JsonFrames,
+    handler: H,
+    failed: Option<Error>,
+}
+
+impl<H: FrameHandler> FrameDecoder<H> {
+    /// A decoder reading `format` frames of `provider` with `handler`.
+    pub(crate) fn new(format: StreamFormat, provider: Provider, handler: H) -> FrameDecoder<H> {
+        FrameDecoder {
+            frames: JsonFrames::new(format, provider),
+            handler,
+            failed: None,
+        }
+    }
+
+    fn handle(&mut self, frames: Result<Vec<JsonFrame>>) -> Result<Vec<StreamEvent>> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let mut out = Vec::new();
+        let frames = match frames {
+            Ok(frames) => frames,
+            Err(e) => return self.fail(out, e),
+        };
+        for frame in &frames {
+            if let Err(e) = self.handler.frame(frame, &mut out) {
+                return self.fail(out, e);
+            }
+        }
+        Ok(out)
+    }
+
+    fn fail(&mut self, out: Vec<StreamEvent>, e: Error) -> Result<Vec<StreamEvent>> {
+        self.failed = Some(e.clone());
+        if out.is_empty() { Err(e) } else { Ok(out) }
+    }
+}
+
+impl<H: FrameHandler> StreamDecoder for FrameDecoder<H> {
+    fn feed(&mut self, bytes: &[u8]) -> Result<Vec<StreamEvent>> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let frames = self.frames.feed(bytes);
+        self.handle(frames)
+    }
+
+    fn finish(&mut self) -> Result<Vec<StreamEvent>> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let frames = self.frames.finish();
+        self.handle(frames)
+    }
+}
+
+/// Emits [`StreamEvent::Start`] when a frame brings a new response id or model.
+#[derive(Debug, Default)]
+pub(crate) struct StartTracker {
+    id: Option<String>,
+    model: Option<String>,
+}
+
+impl StartTracker {
+    /// Records `id` and `model` (absent values keep the current ones) and pushes a
+    /// `Start` event if either changed.
+    pub(crate) fn update(
+        &mut self,
+        id: Option<String>,
+        model: Option<String>,
+        out: &mut Vec<StreamEvent>,
+    ) {
+        let mut changed = false;
+        if id.is_some() && id != self.id {
+            self.id = id;
+            changed = true;
+        }
+        if model.is_some() && model != self.model {
+            self.model = model;
+            changed = true;
+        }
+        if changed {
+            out.push(StreamEvent::Start {
+                id: self.id.clone(),
+                model: self.model.clone(),
+            });
+        }
     }
 }

@@ -40,12 +40,11 @@ use llmvcr_framing::StreamFormat;
 use serde_json::{Map, Value, json};
 
 use crate::adapter::{Adapter, StreamDecoder, WireRequest, decode_all};
-use crate::anthropic::{arguments_object, inline_image, tool_name_for};
 use crate::endpoint::{Endpoint, WireApi};
 use crate::error::error_in_body;
-use crate::frames::{JsonFrame, format_for, parse_body};
-use crate::openai_chat::{
-    FrameDecoder, FrameHandler, StartTracker, merge_extra, standard_headers, with_query_key,
+use crate::frames::{FrameDecoder, FrameHandler, JsonFrame, StartTracker, format_for, parse_body};
+use crate::wire::{
+    arguments_object, inline_image, merge_extra, standard_headers, tool_name_for, with_query_key,
 };
 
 /// The Gemini adapter (Gemini API and Vertex AI).

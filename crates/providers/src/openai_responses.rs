@@ -50,11 +50,14 @@ use serde_json::{Map, Value, json};
 use crate::adapter::{Adapter, StreamDecoder, WireRequest};
 use crate::endpoint::{Endpoint, WireApi};
 use crate::error::error_in_body;
+use crate::frames::{FrameDecoder, FrameHandler, StartTracker};
 use crate::frames::{JsonFrame, format_for, parse_body};
 use crate::openai_chat::{
-    FrameDecoder, FrameHandler, StartTracker, UsageKeys, bad_request, build_url, encode_format,
-    encode_tool_choice, function_spec, image_url, merge_extra, non_empty_str, number,
-    standard_headers, text_only, tool_call, usage_from,
+    UsageKeys, encode_format, encode_tool_choice, function_spec, tool_call, usage_from,
+};
+use crate::wire::{
+    bad_request, build_url, image_url, merge_extra, non_empty_str, number, standard_headers,
+    text_only,
 };
 
 /// Responses API usage field names.

@@ -62,10 +62,10 @@ pub(crate) fn finish_body(
         .collect();
     match codings.as_slice() {
         [] => {
-            if bytes.starts_with(&[0x1f, 0x8b]) {
-                if let Ok(decoded) = gunzip(&bytes) {
-                    return Ok((Body::from_bytes(decoded), Some(ContentCoding::Gzip)));
-                }
+            if bytes.starts_with(&[0x1f, 0x8b])
+                && let Ok(decoded) = gunzip(&bytes)
+            {
+                return Ok((Body::from_bytes(decoded), Some(ContentCoding::Gzip)));
             }
             Ok((Body::from_bytes(bytes), None))
         }

@@ -47,19 +47,6 @@ pub struct SourceLocation {
     pub column: Option<usize>,
 }
 
-impl SourceLocation {
-    /// A location naming only the file.
-    #[must_use]
-    pub fn file(file: &str) -> Self {
-        SourceLocation {
-            file: file.to_owned(),
-            interaction: None,
-            line: None,
-            column: None,
-        }
-    }
-}
-
 impl fmt::Display for SourceLocation {
     /// `file`, `file:line` or `file:line:column`, as compilers print them.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -264,12 +251,11 @@ pub fn read_any(path: &Path) -> Result<Vec<RecordedInteraction>> {
 /// the chosen reader.
 pub fn parse_any(text: &str, source: &str) -> Result<Vec<RecordedInteraction>> {
     let body = strip_bom(text);
-    if body.trim_start().starts_with('{') {
-        if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(body) {
-            if map.contains_key("http_interactions") {
-                return vcr_json::from_value(serde_json::Value::Object(map), source);
-            }
-        }
+    if body.trim_start().starts_with('{')
+        && let Ok(serde_json::Value::Object(map)) = serde_json::from_str(body)
+        && map.contains_key("http_interactions")
+    {
+        return vcr_json::from_value(serde_json::Value::Object(map), source);
     }
     let doc = vcrpy::parse_yaml(text, source)?;
     let top_keys = match &doc {

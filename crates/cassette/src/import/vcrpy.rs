@@ -34,11 +34,13 @@
 //!   `!binary`, which yaml_serde keeps. (A local `!binary` tag, Ruby's
 //!   spelling, is read as base64 too.)
 //! - YAML 1.2 reads some plain scalars as numbers that YAML 1.1 reads as
-//!   strings, so PyYAML writes such strings without quotes: exponents without
-//!   a dot or sign (`1e3`, `2.5e10`), signed floats without a leading digit
+//!   strings, so PyYAML writes such strings without quotes: an exponent with
+//!   no dot or no sign (`1e3`, `2.5e10`), a signed float with no leading digit
 //!   (`-.5`) and `0o` octals. The copy quotes a value that ends a
 //!   `key: value` or `- value` line when yaml_serde would read it as a number
-//!   and PyYAML would not. Mapping keys are not corrected.
+//!   and PyYAML would not. Mapping keys are not corrected, and documents in
+//!   flow style (JSON, such as VCR.py's JSON serialiser writes) are left
+//!   alone, since PyYAML's block style is what produces such values.
 
 use yaml_serde::Value;
 use yaml_serde::value::{Tag, TaggedValue};
@@ -513,7 +515,15 @@ pub(crate) fn quote_short(text: &str) -> String {
 fn apply_corrections(text: &str, doc: Value) -> Value {
     let retagged = retag_binary(text);
     let base = retagged.as_deref().unwrap_or(text);
-    let quoted = quote_yaml11_strings(base);
+    let flow_style = text
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with(['{', '[']);
+    let quoted = if flow_style {
+        None
+    } else {
+        quote_yaml11_strings(base)
+    };
     // The quoted copy is tried first; if quoting broke it (a value line inside
     // a single-quoted multi-line string), the copy with only the tags is used.
     for copy in [quoted, retagged].into_iter().flatten() {
@@ -794,6 +804,13 @@ mod tests {
         assert_eq!(json["j"], "k: 1e3\n");
         assert_eq!(json["l"], "1e3");
         assert!(json["m"].is_f64());
+    }
+
+    #[test]
+    fn json_documents_keep_their_numbers() {
+        let text = "{\"a\":\n 1e3,\n \"b\": [\n 2E5\n]}";
+        let json = yaml_to_json(&apply_corrections(text, yaml(text)));
+        assert_eq!(json, serde_json::json!({"a": 1000.0, "b": [200_000.0]}));
     }
 
     #[test]

@@ -1,0 +1,110 @@
+//! The `llmvcr` binary, run as a user runs it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn llmvcr() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_llmvcr"))
+}
+
+fn real(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../cassettes/real")
+        .join(rel)
+}
+
+const TOOL_STREAM: &str = "anthropic/simonw__llm-anthropic__cassettes__test_anthropic__test_stream_events_tool_calls.yaml";
+
+#[test]
+fn inspect_json_prints_one_object_per_interaction() {
+    let out = llmvcr()
+        .args(["cassette", "inspect", "--format", "json"])
+        .arg(real(TOOL_STREAM))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    let row = &lines[0];
+    let keys: Vec<&str> = row
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "file",
+            "index",
+            "method",
+            "url",
+            "status",
+            "provider",
+            "api",
+            "stream",
+            "model",
+            "text",
+            "tool_calls",
+            "usage",
+            "finish_reason",
+            "error"
+        ]
+    );
+    assert_eq!(row["provider"], "anthropic");
+    assert_eq!(row["api"], "messages");
+    assert_eq!(row["stream"], true);
+    assert_eq!(row["tool_calls"][0]["name"], "pelican_name_generator");
+    assert_eq!(row["finish_reason"], "tool_use");
+    assert_eq!(row["usage"]["input_tokens"], 543);
+    assert!(row["error"].is_null());
+}
+
+#[test]
+fn an_unreadable_file_is_reported_and_the_others_still_run() {
+    let dir = std::env::temp_dir().join(format!("llmvcr-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("broken.yaml");
+    std::fs::write(&bad, "interactions:\n- request: [unclosed\n").unwrap();
+    let missing = dir.join("missing.yaml");
+    let out = llmvcr()
+        .args(["cassette", "inspect", "--format", "json"])
+        .arg(&bad)
+        .arg(&missing)
+        .arg(real(TOOL_STREAM))
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("broken.yaml"), "{stderr}");
+    assert!(stderr.contains("missing.yaml"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 2, "{stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1);
+    assert!(!stdout.contains("panicked"));
+}
+
+#[test]
+fn inspect_table_reads_a_folder() {
+    let out = llmvcr()
+        .args(["cassette", "inspect"])
+        .arg(real("groq"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("provider"), "{stdout}");
+    // One row per interaction: five Groq recordings.
+    let rows = stdout.lines().filter(|l| l.contains(" 200  groq")).count();
+    assert_eq!(rows, 5, "{stdout}");
+}
