@@ -433,16 +433,22 @@ fn reasoning_of(message: &Value) -> String {
 }
 
 fn decode_tool_call(call: &Value) -> Option<ToolCall> {
-    let function = call.get("function")?;
+    let (function, arguments) = call_parts(call)?;
     let name = function
         .get("name")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    Some(tool_call(
-        non_empty_str(call, "id"),
-        name,
-        function.get("arguments"),
-    ))
+    Some(tool_call(non_empty_str(call, "id"), name, arguments))
+}
+
+/// The body of a `tool_calls[]` entry and its arguments: `function.arguments` for
+/// function tools, `custom.input` (free-form text) for custom tools.
+fn call_parts(call: &Value) -> Option<(&Value, Option<&Value>)> {
+    if let Some(function) = call.get("function") {
+        return Some((function, function.get("arguments")));
+    }
+    let custom = call.get("custom")?;
+    Some((custom, custom.get("input")))
 }
 
 fn decode_function_call(call: &Value) -> Option<ToolCall> {
@@ -607,7 +613,7 @@ impl ChatStream {
     /// it is keyed by `id`, and a fragment with neither continues the last call.
     fn tool_call(&mut self, call: &Value, position: usize, out: &mut Vec<StreamEvent>) {
         let id = non_empty_str(call, "id");
-        let function = call.get("function").unwrap_or(&Value::Null);
+        let (function, arguments) = call_parts(call).unwrap_or((&Value::Null, None));
         let name = non_empty_str(function, "name");
         let index = match call.get("index").and_then(Value::as_u64) {
             Some(i) => usize::try_from(i).unwrap_or(usize::MAX),
@@ -648,7 +654,7 @@ impl ChatStream {
                 name: slot.name.clone().unwrap_or_default(),
             });
         }
-        let arguments = arguments_text(function.get("arguments"));
+        let arguments = arguments_text(arguments);
         if !arguments.is_empty() {
             out.push(StreamEvent::ToolCallDelta { index, arguments });
         }
@@ -711,6 +717,24 @@ mod tests {
             acc.push(&e);
         }
         acc.finish()
+    }
+
+    #[test]
+    fn custom_tool_calls_carry_free_form_input() {
+        let body = json!({"id": "c", "model": "gpt-5", "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": null,
+            "tool_calls": [{"id": "call_1", "type": "custom", "custom": {"name": "run_sql", "input": "SELECT 1;"}}]}}]});
+        let decoded = OpenAiChat::new(Provider::OpenAi)
+            .decode(body.to_string().as_bytes())
+            .unwrap();
+        assert_eq!(decoded.tool_calls[0].name, "run_sql");
+        assert_eq!(decoded.tool_calls[0].arguments, json!("SELECT 1;"));
+        let sse = concat!(
+            "data: {\"id\":\"c\",\"model\":\"gpt-5\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"type\":\"custom\",\"custom\":{\"name\":\"run_sql\",\"input\":\"SELECT \"}}]},\"finish_reason\":null}]}\n\n",
+            "data: {\"id\":\"c\",\"model\":\"gpt-5\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"custom\":{\"input\":\"1;\"}}]},\"finish_reason\":\"tool_calls\"}]}\n\n",
+            "data: [DONE]\n\n",
+        );
+        let streamed = aggregate(Provider::OpenAi, sse);
+        assert_eq!(streamed.tool_calls, decoded.tool_calls);
     }
 
     #[test]

@@ -311,9 +311,17 @@ fn reasoning_pieces(index: usize, item: &Value) -> impl Iterator<Item = (Reasoni
     summary.chain(content)
 }
 
+/// A `function_call` item (JSON `arguments`) or a `custom_tool_call` item (free-form
+/// `input`) as a tool call.
 fn function_call(item: &Value) -> ToolCall {
     let name = item.get("name").and_then(Value::as_str).unwrap_or_default();
-    tool_call(non_empty_str(item, "call_id"), name, item.get("arguments"))
+    let arguments = item.get("arguments").or_else(|| item.get("input"));
+    tool_call(non_empty_str(item, "call_id"), name, arguments)
+}
+
+/// Whether an output item is a call the client must execute.
+fn is_call(item: &Value) -> bool {
+    matches!(item_type(item), "function_call" | "custom_tool_call")
 }
 
 /// The finish reason of a response `status`.
@@ -364,7 +372,7 @@ fn decode_response(response: &Value) -> ChatResponse {
                     .map(|(_, t)| t)
                     .filter(|t| !t.is_empty()),
             ),
-            "function_call" => tool_calls.push(function_call(item)),
+            "function_call" | "custom_tool_call" => tool_calls.push(function_call(item)),
             _ => {}
         }
     }
@@ -500,7 +508,7 @@ impl ResponsesStream {
                     self.reasoning(key, text, false, out);
                 }
             }
-            "function_call" => {
+            "function_call" | "custom_tool_call" => {
                 self.call_start(index, item, out);
                 let arguments = function_call(item).arguments_string();
                 self.arguments(index, arguments, false, out);
@@ -529,8 +537,7 @@ impl ResponsesStream {
         if let Some(err) = failure(self.provider, response) {
             return Err(err);
         }
-        let has_calls =
-            !self.calls_started.is_empty() || items.iter().any(|i| item_type(i) == "function_call");
+        let has_calls = !self.calls_started.is_empty() || items.iter().any(is_call);
         if let Some(finish) = finish_for(response, has_calls) {
             out.push(StreamEvent::Finish(finish));
         }
@@ -579,7 +586,7 @@ impl FrameHandler for ResponsesStream {
             }
             "response.output_item.added" => {
                 let item = event.get("item").unwrap_or(&null);
-                if item_type(item) == "function_call" {
+                if is_call(item) {
                     self.call_start(output, item, out);
                 }
             }
@@ -611,11 +618,14 @@ impl FrameHandler for ResponsesStream {
                 let text = str_of(event, if is_delta { "delta" } else { "text" });
                 self.reasoning(key, text, is_delta, out);
             }
-            "response.function_call_arguments.delta" => {
+            "response.function_call_arguments.delta" | "response.custom_tool_call_input.delta" => {
                 self.arguments(output, str_of(event, "delta").to_string(), true, out);
             }
             "response.function_call_arguments.done" => {
                 self.arguments(output, str_of(event, "arguments").to_string(), false, out);
+            }
+            "response.custom_tool_call_input.done" => {
+                self.arguments(output, str_of(event, "input").to_string(), false, out);
             }
             "response.output_item.done" => {
                 let item = event.get("item").unwrap_or(&null);
@@ -675,6 +685,30 @@ mod tests {
         assert_eq!(decoded.reasoning, "First.\n\nSecond.");
         assert_eq!(decoded.text, "Hi");
         assert_eq!(decoded.finish_reason.unwrap().kind, FinishKind::ToolCalls);
+    }
+
+    #[test]
+    fn custom_tool_calls_are_tool_calls_with_free_form_input() {
+        let item = json!({"type": "custom_tool_call", "id": "ctc_1", "call_id": "call_9", "name": "run_sql", "input": "SELECT 1;"});
+        let completed = json!({"id": "r", "model": "m", "status": "completed", "output": [item]});
+        let decoded = decode_response(&completed);
+        assert_eq!(decoded.tool_calls.len(), 1);
+        assert_eq!(decoded.tool_calls[0].name, "run_sql");
+        assert_eq!(decoded.tool_calls[0].id.as_deref(), Some("call_9"));
+        assert_eq!(decoded.tool_calls[0].arguments, json!("SELECT 1;"));
+        assert_eq!(
+            decoded.finish_reason.as_ref().unwrap().kind,
+            FinishKind::ToolCalls
+        );
+        let sse = [
+            frame(json!({"type": "response.output_item.added", "output_index": 0, "item": {"type": "custom_tool_call", "call_id": "call_9", "name": "run_sql", "input": ""}})),
+            frame(json!({"type": "response.custom_tool_call_input.delta", "output_index": 0, "delta": "SELECT "})),
+            frame(json!({"type": "response.custom_tool_call_input.delta", "output_index": 0, "delta": "1;"})),
+            frame(json!({"type": "response.custom_tool_call_input.done", "output_index": 0, "input": "SELECT 1;"})),
+            frame(json!({"type": "response.completed", "response": completed})),
+        ]
+        .concat();
+        assert_eq!(aggregate(&sse).unwrap(), decoded);
     }
 
     #[test]
