@@ -225,6 +225,42 @@ impl Endpoint {
         })
     }
 
+    /// The default endpoint for `provider`, configured from the environment: the key
+    /// from the provider's variable (see [`Endpoint::with_key_from_env`]) and the base
+    /// URL from `OPENAI_BASE_URL`, `ANTHROPIC_BASE_URL`, `GEMINI_BASE_URL`,
+    /// `OPENROUTER_BASE_URL`, `GROQ_BASE_URL`, `MISTRAL_BASE_URL`, `OLLAMA_HOST`
+    /// (`host:port` or a URL) or `LMSTUDIO_BASE_URL` when set. Azure needs
+    /// `AZURE_OPENAI_ENDPOINT` (the resource URL) and uses its v1 API for Chat
+    /// Completions. `None` when the provider is unknown or a required variable is unset.
+    pub fn from_env(provider: Provider) -> Option<Endpoint> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let endpoint = match provider {
+            Provider::Azure => {
+                Endpoint::azure_v1(&var("AZURE_OPENAI_ENDPOINT")?, WireApi::OpenAiChat)
+            }
+            Provider::Ollama => match var("OLLAMA_HOST") {
+                Some(host) => {
+                    let base = if host.contains("://") {
+                        host
+                    } else {
+                        format!("http://{host}")
+                    };
+                    Endpoint::ollama().with_base_url(&format!("{}/api", base.trim_end_matches('/')))
+                }
+                None => Endpoint::ollama(),
+            },
+            other => {
+                let mut e = Endpoint::for_provider(other)?;
+                let name = format!("{}_BASE_URL", other.as_str().to_ascii_uppercase());
+                if let Some(base) = var(&name) {
+                    e = e.with_base_url(&base);
+                }
+                e
+            }
+        };
+        Some(endpoint.with_key_from_env())
+    }
+
     /// Sets the base URL (a proxy, a mock server, a self-hosted gateway).
     pub fn with_base_url(mut self, base_url: &str) -> Endpoint {
         self.base_url = base_url.trim_end_matches('/').to_string();
