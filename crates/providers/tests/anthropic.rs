@@ -6,106 +6,33 @@
 //! The files in `tests/data/anthropic/` are response bodies copied from the real
 //! recordings in `cassettes/real/anthropic/`.
 
+mod support;
+
 use llmvcr_core::{
-    ChatRequest, ChatResponse, ContentPart, Error, ErrorKind, FinishKind, FinishReason, Message,
-    Provider, ResponseFormat, Role, Secret, StreamAccumulator, StreamEvent, ToolCall, ToolChoice,
-    ToolSpec, Usage,
+    ChatRequest, ChatResponse, ContentPart, ErrorKind, FinishKind, Message, Provider,
+    ResponseFormat, Role, Secret, StreamEvent, ToolCall, ToolChoice, ToolSpec, Usage,
 };
 use llmvcr_providers::anthropic::Anthropic;
 use llmvcr_providers::{Adapter, AuthStyle, Endpoint, adapter_for};
 use proptest::prelude::*;
 use serde_json::json;
+use support::{
+    Acceptable, aggregate, arbitrary_bytes, assistant_with_calls, bytewise, cuts_agree, events,
+    finish, fixture, never_panics, prefix, streamed_every_way, tool_choice_request, usage, whole,
+};
 
+const DIR: &str = "anthropic";
 const SSE: Option<&str> = Some("text/event-stream; charset=utf-8");
+const ACCEPTABLE: Acceptable = Acceptable::DecodeOrClassified(Provider::Anthropic);
 
 fn adapter() -> Anthropic {
     Anthropic::new(Provider::Anthropic)
 }
 
-fn data(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/data/anthropic/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// Feeds `chunks` and finishes; returns the events and the first error, if any.
-fn run(chunks: &[&[u8]]) -> (Vec<StreamEvent>, Option<Error>) {
-    let mut decoder = adapter().stream_decoder(SSE);
-    let mut events = Vec::new();
-    for chunk in chunks {
-        match decoder.feed(chunk) {
-            Ok(evs) => events.extend(evs),
-            Err(e) => return (events, Some(e)),
-        }
-    }
-    match decoder.finish() {
-        Ok(evs) => events.extend(evs),
-        Err(e) => return (events, Some(e)),
-    }
-    (events, None)
-}
-
-fn whole(body: &[u8]) -> Vec<StreamEvent> {
-    let (events, err) = run(&[body]);
-    assert!(err.is_none(), "unexpected error: {err:?}");
-    events
-}
-
-fn bytewise(body: &[u8]) -> (Vec<StreamEvent>, Option<Error>) {
-    let chunks: Vec<&[u8]> = body.chunks(1).collect();
-    run(&chunks)
-}
-
-/// Splits `body` at pseudo-random points derived from `seed`.
-fn split(body: &[u8], seed: u64) -> Vec<&[u8]> {
-    let mut state = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    let mut out = Vec::new();
-    let mut rest = body;
-    while !rest.is_empty() {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let n = 1 + (state >> 33) as usize % 97;
-        let (a, b) = rest.split_at(n.min(rest.len()));
-        out.push(a);
-        rest = b;
-    }
-    out
-}
-
-fn aggregate(events: &[StreamEvent]) -> ChatResponse {
-    let mut acc = StreamAccumulator::new();
-    events.iter().for_each(|e| acc.push(e));
-    acc.finish()
-}
-
 /// Decodes a recorded stream whole, byte by byte and in random splits, checks that
-/// all three give the same events, and returns the aggregated response.
+/// all give the same events, and returns the aggregated response.
 fn stream(name: &str) -> ChatResponse {
-    let body = data(name);
-    let expected = whole(&body);
-    let (bytes, err) = bytewise(&body);
-    assert!(err.is_none(), "{name}: {err:?}");
-    assert_eq!(bytes, expected, "{name}: byte-by-byte feeding differs");
-    for seed in 0..8 {
-        let (events, err) = run(&split(&body, seed));
-        assert!(err.is_none(), "{name}: {err:?}");
-        assert_eq!(events, expected, "{name}: split {seed} differs");
-    }
-    aggregate(&expected)
-}
-
-fn usage(input: u64, output: u64) -> Usage {
-    Usage {
-        input_tokens: input,
-        output_tokens: output,
-        ..Usage::default()
-    }
-}
-
-fn finish(kind: FinishKind, raw: &str) -> Option<FinishReason> {
-    Some(FinishReason::new(kind, raw))
+    streamed_every_way(&adapter(), SSE, name, &fixture(DIR, name))
 }
 
 // ---------------------------------------------------------------------------------
@@ -113,7 +40,7 @@ fn finish(kind: FinishKind, raw: &str) -> Option<FinishReason> {
 
 #[test]
 fn decodes_thinking_and_text() {
-    let r = adapter().decode(&data("thinking.json")).unwrap();
+    let r = adapter().decode(&fixture(DIR, "thinking.json")).unwrap();
     assert_eq!(r.id.as_deref(), Some("msg_018FL8HcL7Drnk15RmEe3dsK"));
     assert_eq!(r.model.as_deref(), Some("claude-sonnet-4-5-20250929"));
     assert_eq!(
@@ -137,7 +64,7 @@ fn decodes_thinking_and_text() {
 
 #[test]
 fn cache_creation_counts_as_input_and_as_cache_write() {
-    let r = adapter().decode(&data("cache_write.json")).unwrap();
+    let r = adapter().decode(&fixture(DIR, "cache_write.json")).unwrap();
     assert_eq!(r.text, "OK");
     assert_eq!(
         r.usage,
@@ -154,7 +81,7 @@ fn cache_creation_counts_as_input_and_as_cache_write() {
 
 #[test]
 fn cache_read_counts_as_input_and_as_cached() {
-    let r = adapter().decode(&data("cache_read.json")).unwrap();
+    let r = adapter().decode(&fixture(DIR, "cache_read.json")).unwrap();
     assert_eq!(
         r.usage,
         Some(Usage {
@@ -170,7 +97,9 @@ fn cache_read_counts_as_input_and_as_cached() {
 
 #[test]
 fn decodes_text_then_tool_use() {
-    let r = adapter().decode(&data("text_and_tool_use.json")).unwrap();
+    let r = adapter()
+        .decode(&fixture(DIR, "text_and_tool_use.json"))
+        .unwrap();
     assert_eq!(r.model.as_deref(), Some("claude-opus-4-8"));
     assert_eq!(
         r.text,
@@ -190,7 +119,9 @@ fn decodes_text_then_tool_use() {
 
 #[test]
 fn server_tool_blocks_are_not_tool_calls() {
-    let r = adapter().decode(&data("server_tool_search.json")).unwrap();
+    let r = adapter()
+        .decode(&fixture(DIR, "server_tool_search.json"))
+        .unwrap();
     assert!(r.tool_calls.is_empty(), "{:?}", r.tool_calls);
     assert!(
         r.text
@@ -207,7 +138,7 @@ fn server_tool_blocks_are_not_tool_calls() {
 fn decodes_count_tokens() {
     assert_eq!(
         adapter()
-            .decode_count_tokens(&data("count_tokens.json"))
+            .decode_count_tokens(&fixture(DIR, "count_tokens.json"))
             .unwrap(),
         671
     );
@@ -267,7 +198,7 @@ fn test_stream_events_text() {
 
 #[test]
 fn test_stream_events_thinking() {
-    let body = data("stream_events_thinking.sse");
+    let body = fixture(DIR, "stream_events_thinking.sse");
     let r = stream("stream_events_thinking.sse");
     assert_eq!(r.id.as_deref(), Some("msg_01Eg56TYRnKCEgWtZu2yjR1t"));
     assert_eq!(
@@ -289,7 +220,7 @@ fn test_stream_events_thinking() {
     // The signature is not text.
     assert!(!r.reasoning.contains("EuYDCmMIDBgCKkC05"));
     // Reasoning comes before text, as on the wire.
-    let events = whole(&body);
+    let events = events(&adapter(), SSE, &body);
     let first_reasoning = events
         .iter()
         .position(|e| matches!(e, StreamEvent::ReasoningDelta(_)));
@@ -336,7 +267,7 @@ fn redacted_thinking_stream_adds_no_text() {
 
 #[test]
 fn test_stream_events_tool_calls() {
-    let body = data("stream_events_tool_calls.sse");
+    let body = fixture(DIR, "stream_events_tool_calls.sse");
     let r = stream("stream_events_tool_calls.sse");
     assert_eq!(r.text, "");
     // The call's only input_json_delta is empty: the arguments are the start block's
@@ -351,7 +282,7 @@ fn test_stream_events_tool_calls() {
     );
     assert_eq!(r.finish_reason, finish(FinishKind::ToolCalls, "tool_use"));
     assert_eq!(r.usage, Some(usage(543, 40)));
-    let events = whole(&body);
+    let events = events(&adapter(), SSE, &body);
     assert!(events.contains(&StreamEvent::ToolCallStart {
         index: 0,
         id: Some("toolu_01CzN6riCPqw4pVSuTd9Dwn7".into()),
@@ -428,7 +359,7 @@ fn test_web_search() {
     // message_start figure.
     assert_eq!(r.usage, Some(usage(10423, 341)));
     assert_eq!(r.finish_reason, finish(FinishKind::Stop, "end_turn"));
-    let events = whole(&data("web_search.sse"));
+    let events = events(&adapter(), SSE, &fixture(DIR, "web_search.sse"));
     assert!(!events.iter().any(|e| matches!(
         e,
         StreamEvent::ToolCallStart { .. } | StreamEvent::ToolCallDelta { .. }
@@ -448,7 +379,7 @@ fn stop_sequence_stream() {
 
 #[test]
 fn usage_is_emitted_merged_each_time() {
-    let events = whole(&data("web_search.sse"));
+    let events = events(&adapter(), SSE, &fixture(DIR, "web_search.sse"));
     let usages: Vec<Usage> = events
         .iter()
         .filter_map(|e| match e {
@@ -486,8 +417,8 @@ fn input_json_deltas_join_into_arguments() {
         "event: message_stop\n",
         "data: {\"type\":\"message_stop\"}\n\n",
     );
-    let events = whole(body.as_bytes());
-    let (bytes, err) = bytewise(body.as_bytes());
+    let events = events(&adapter(), SSE, body.as_bytes());
+    let (bytes, err) = bytewise(&adapter(), SSE, body.as_bytes());
     assert!(err.is_none());
     assert_eq!(bytes, events);
     let r = aggregate(&events);
@@ -531,8 +462,8 @@ const OVERLOADED_STREAM: &str = concat!(
 #[test]
 fn error_event_in_a_200_stream_is_classified() {
     for (events, err) in [
-        run(&[OVERLOADED_STREAM.as_bytes()]),
-        bytewise(OVERLOADED_STREAM.as_bytes()),
+        whole(&adapter(), SSE, OVERLOADED_STREAM.as_bytes()),
+        bytewise(&adapter(), SSE, OVERLOADED_STREAM.as_bytes()),
     ] {
         let err = err.expect("the stream must fail");
         assert_eq!(err.kind, ErrorKind::Overloaded);
@@ -555,9 +486,17 @@ fn a_failed_stream_stays_failed() {
 
 #[test]
 fn malformed_frame_is_a_decode_error() {
-    let (_, err) = run(&[b"event: content_block_delta\ndata: {\"type\":\n\n"]);
+    let (_, err) = whole(
+        &adapter(),
+        SSE,
+        b"event: content_block_delta\ndata: {\"type\":\n\n",
+    );
     assert_eq!(err.unwrap().kind, ErrorKind::Decode);
-    let (_, err) = run(&[b"data: {\"type\":\"content_block_delta\",\"delta\":{}}\n\n"]);
+    let (_, err) = whole(
+        &adapter(),
+        SSE,
+        b"data: {\"type\":\"content_block_delta\",\"delta\":{}}\n\n",
+    );
     assert_eq!(err.unwrap().kind, ErrorKind::Decode);
 }
 
@@ -566,13 +505,6 @@ fn malformed_frame_is_a_decode_error() {
 
 fn encode(request: &ChatRequest) -> serde_json::Value {
     adapter().encode(request).unwrap()
-}
-
-fn assistant_with_calls(text: &str, calls: Vec<ToolCall>) -> Message {
-    Message {
-        tool_calls: calls,
-        ..Message::assistant(text)
-    }
 }
 
 #[test]
@@ -603,22 +535,7 @@ fn encode_system_and_multipart() {
 
 #[test]
 fn encode_tools_and_tool_choice() {
-    let request = ChatRequest::new("claude-sonnet-4-5")
-        .user("Weather in Paris?")
-        .tool(
-            ToolSpec::new(
-                "get_weather",
-                json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),
-            )
-            .description("Current weather for a city"),
-        )
-        .tool(ToolSpec::new("get_time", json!({"type": "object", "properties": {}})))
-        .tool_choice(ToolChoice::Tool("get_weather".into()))
-        .temperature(0.2)
-        .max_tokens(512)
-        .stop("END");
-    let mut request = request;
-    request.top_p = Some(0.9);
+    let request = tool_choice_request("claude-sonnet-4-5");
     insta::assert_json_snapshot!("encode_tools_tool_choice", encode(&request));
     for (choice, expected) in [
         (ToolChoice::Auto, json!({"type": "auto"})),
@@ -821,10 +738,6 @@ fn roles_round_trip_through_the_wire() {
 // ---------------------------------------------------------------------------------
 // Properties
 
-fn acceptable(err: &Error) -> bool {
-    err.kind == ErrorKind::Decode || err.provider == Some(Provider::Anthropic)
-}
-
 const RECORDED: [&str; 9] = [
     "stream_events_text.sse",
     "stream_events_thinking.sse",
@@ -841,16 +754,9 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
-    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512), cut in 0usize..512) {
-        let cut = cut.min(bytes.len());
-        let (a, b) = bytes.split_at(cut);
-        let (_, err) = run(&[a, b]);
-        if let Some(err) = err {
-            prop_assert!(acceptable(&err), "{err:?}");
-        }
-        if let Err(err) = adapter().decode(&bytes) {
-            prop_assert!(acceptable(&err), "{err:?}");
-        }
+    fn arbitrary_bytes_never_panic(bytes in arbitrary_bytes(), cut in 0usize..512) {
+        let (a, b) = bytes.split_at(cut.min(bytes.len()));
+        never_panics(&adapter(), SSE, [a, b], ACCEPTABLE, Some(ACCEPTABLE))?;
     }
 
     #[test]
@@ -880,41 +786,17 @@ proptest! {
             });
             body.push_str(&format!("event: {ty}\ndata: {data}\n\n"));
         }
-        let (events, err) = run(&[body.as_bytes()]);
-        if let Some(err) = err {
-            prop_assert!(acceptable(&err), "{err:?}");
-        }
-        let _ = aggregate(&events);
+        never_panics(&adapter(), SSE, [body.as_bytes()], ACCEPTABLE, None)?;
     }
 
     #[test]
     fn truncated_recorded_streams_never_panic(which in 0usize..RECORDED.len(), cut in any::<prop::sample::Index>()) {
-        let body = data(RECORDED[which]);
-        let cut = cut.index(body.len() + 1);
-        let (events, err) = run(&[&body[..cut]]);
-        if let Some(err) = err {
-            prop_assert_eq!(err.kind, ErrorKind::Decode, "{:?}", err);
-        }
-        let _ = aggregate(&events);
-        if let Err(err) = adapter().decode(&body[..cut]) {
-            prop_assert!(acceptable(&err), "{err:?}");
-        }
+        let body = fixture(DIR, RECORDED[which]);
+        never_panics(&adapter(), SSE, [prefix(&body, cut)], Acceptable::Decode, Some(ACCEPTABLE))?;
     }
 
     #[test]
     fn recorded_streams_split_anywhere_give_the_same_events(which in 0usize..RECORDED.len(), cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..6)) {
-        let body = data(RECORDED[which]);
-        let mut points: Vec<usize> = cuts.iter().map(|c| c.index(body.len() + 1)).collect();
-        points.sort_unstable();
-        let mut chunks = Vec::new();
-        let mut start = 0;
-        for p in points {
-            chunks.push(&body[start..p]);
-            start = p;
-        }
-        chunks.push(&body[start..]);
-        let (events, err) = run(&chunks);
-        prop_assert!(err.is_none());
-        prop_assert_eq!(events, whole(&body));
+        cuts_agree(&adapter(), SSE, &fixture(DIR, RECORDED[which]), &cuts)?;
     }
 }

@@ -6,112 +6,44 @@
 //! The files in `tests/data/gemini/` are response bodies copied from the real
 //! recordings in `cassettes/real/gemini/`.
 
+mod support;
+
 use llmvcr_core::{
-    ChatRequest, ChatResponse, ContentPart, Error, ErrorKind, FinishKind, FinishReason, Message,
-    Provider, ReasoningEffort, ResponseFormat, Secret, StreamAccumulator, StreamEvent, ToolCall,
-    ToolChoice, ToolSpec, Usage,
+    ChatRequest, ChatResponse, ContentPart, ErrorKind, FinishKind, Message, Provider,
+    ReasoningEffort, ResponseFormat, Secret, StreamEvent, ToolCall, ToolChoice, ToolSpec, Usage,
 };
 use llmvcr_providers::gemini::Gemini;
 use llmvcr_providers::{Adapter, AuthStyle, Endpoint, adapter_for};
 use proptest::prelude::*;
 use serde_json::json;
+use support::{
+    Acceptable, SSE, aggregate, arbitrary_bytes, assistant_with_calls, bytewise, cuts_agree,
+    decode_never_panics, events, finish, fixture, never_panics, prefix, streamed_every_way,
+    tool_choice_request, whole,
+};
 
-const SSE: Option<&str> = Some("text/event-stream");
+const DIR: &str = "gemini";
 const ARRAY: Option<&str> = Some("application/json; charset=UTF-8");
+const ACCEPTABLE: Acceptable = Acceptable::DecodeOrClassified(Provider::Gemini);
 
 fn adapter() -> Gemini {
     Gemini::new(Provider::Gemini)
-}
-
-fn data(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/data/gemini/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 fn content_type(name: &str) -> Option<&'static str> {
     if name.ends_with(".sse") { SSE } else { ARRAY }
 }
 
-/// Feeds `chunks` and finishes; returns the events and the first error, if any.
-fn run(content_type: Option<&str>, chunks: &[&[u8]]) -> (Vec<StreamEvent>, Option<Error>) {
-    let mut decoder = adapter().stream_decoder(content_type);
-    let mut events = Vec::new();
-    for chunk in chunks {
-        match decoder.feed(chunk) {
-            Ok(evs) => events.extend(evs),
-            Err(e) => return (events, Some(e)),
-        }
-    }
-    match decoder.finish() {
-        Ok(evs) => events.extend(evs),
-        Err(e) => return (events, Some(e)),
-    }
-    (events, None)
-}
-
-fn whole(content_type: Option<&str>, body: &[u8]) -> Vec<StreamEvent> {
-    let (events, err) = run(content_type, &[body]);
-    assert!(err.is_none(), "unexpected error: {err:?}");
-    events
-}
-
-fn bytewise(content_type: Option<&str>, body: &[u8]) -> (Vec<StreamEvent>, Option<Error>) {
-    let chunks: Vec<&[u8]> = body.chunks(1).collect();
-    run(content_type, &chunks)
-}
-
-/// Splits `body` at pseudo-random points derived from `seed`.
-fn split(body: &[u8], seed: u64) -> Vec<&[u8]> {
-    let mut state = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    let mut out = Vec::new();
-    let mut rest = body;
-    while !rest.is_empty() {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let n = 1 + (state >> 33) as usize % 97;
-        let (a, b) = rest.split_at(n.min(rest.len()));
-        out.push(a);
-        rest = b;
-    }
-    out
-}
-
-fn aggregate(events: &[StreamEvent]) -> ChatResponse {
-    let mut acc = StreamAccumulator::new();
-    events.iter().for_each(|e| acc.push(e));
-    acc.finish()
-}
-
 /// Decodes a recorded stream whole, byte by byte and in random splits, checks that
-/// all three give the same events, and returns the aggregated response.
+/// all give the same events, and returns the aggregated response.
 fn stream(name: &str) -> ChatResponse {
-    let body = data(name);
-    let ct = content_type(name);
-    let expected = whole(ct, &body);
-    let (bytes, err) = bytewise(ct, &body);
-    assert!(err.is_none(), "{name}: {err:?}");
-    assert_eq!(bytes, expected, "{name}: byte-by-byte feeding differs");
-    for seed in 0..8 {
-        let (events, err) = run(ct, &split(&body, seed));
-        assert!(err.is_none(), "{name}: {err:?}");
-        assert_eq!(events, expected, "{name}: split {seed} differs");
-    }
-    aggregate(&expected)
-}
-
-fn finish(kind: FinishKind, raw: &str) -> Option<FinishReason> {
-    Some(FinishReason::new(kind, raw))
+    streamed_every_way(&adapter(), content_type(name), name, &fixture(DIR, name))
 }
 
 fn usage(input: u64, output: u64, reasoning: u64) -> Option<Usage> {
     Some(Usage {
-        input_tokens: input,
-        output_tokens: output,
         reasoning_tokens: reasoning,
-        ..Usage::default()
+        ..support::usage(input, output)
     })
 }
 
@@ -120,7 +52,9 @@ fn usage(input: u64, output: u64, reasoning: u64) -> Option<Usage> {
 
 #[test]
 fn decodes_text_with_thoughts_counted() {
-    let r = adapter().decode(&data("thinking_config.json")).unwrap();
+    let r = adapter()
+        .decode(&fixture(DIR, "thinking_config.json"))
+        .unwrap();
     assert_eq!(
         r,
         ChatResponse {
@@ -138,7 +72,9 @@ fn decodes_text_with_thoughts_counted() {
 
 #[test]
 fn test_tools_function_call() {
-    let r = adapter().decode(&data("function_call.json")).unwrap();
+    let r = adapter()
+        .decode(&fixture(DIR, "function_call.json"))
+        .unwrap();
     assert_eq!(r.text, "");
     assert_eq!(
         r.tool_calls,
@@ -152,7 +88,9 @@ fn test_tools_function_call() {
 
 #[test]
 fn decodes_function_call_args() {
-    let r = adapter().decode(&data("function_call_args.json")).unwrap();
+    let r = adapter()
+        .decode(&fixture(DIR, "function_call_args.json"))
+        .unwrap();
     assert_eq!(
         r.tool_calls,
         vec![ToolCall::from_value(
@@ -167,7 +105,9 @@ fn decodes_function_call_args() {
 
 #[test]
 fn decodes_multimodal_prompt_usage() {
-    let r = adapter().decode(&data("multimodal_usage.json")).unwrap();
+    let r = adapter()
+        .decode(&fixture(DIR, "multimodal_usage.json"))
+        .unwrap();
     assert!(
         r.text
             .starts_with("This video demonstrates using an AI agent")
@@ -179,7 +119,7 @@ fn decodes_multimodal_prompt_usage() {
 #[test]
 fn vertex_function_call_has_an_id() {
     let r = adapter()
-        .decode(&data("vertex_function_call.json"))
+        .decode(&fixture(DIR, "vertex_function_call.json"))
         .unwrap();
     assert_eq!(r.id.as_deref(), Some("5QlpatShBNyV3tMPkcCE2Ak"));
     assert_eq!(r.model.as_deref(), Some("gemini-3-flash-preview"));
@@ -197,7 +137,7 @@ fn vertex_function_call_has_an_id() {
 
 #[test]
 fn vertex_text() {
-    let r = adapter().decode(&data("vertex_text.json")).unwrap();
+    let r = adapter().decode(&fixture(DIR, "vertex_text.json")).unwrap();
     assert_eq!(r.text, "OK");
     assert!(
         r.reasoning.is_empty(),
@@ -209,7 +149,9 @@ fn vertex_text() {
 
 #[test]
 fn vertex_model_armor_block() {
-    let r = adapter().decode(&data("vertex_model_armor.json")).unwrap();
+    let r = adapter()
+        .decode(&fixture(DIR, "vertex_model_armor.json"))
+        .unwrap();
     assert_eq!(r.text, "");
     assert!(r.tool_calls.is_empty());
     assert_eq!(
@@ -316,7 +258,7 @@ fn error_body_in_a_200_is_classified() {
 #[test]
 fn decode_folds_a_whole_json_array_stream() {
     let r = adapter()
-        .decode(&data("prompt_thoughts.jsonarray"))
+        .decode(&fixture(DIR, "prompt_thoughts.jsonarray"))
         .unwrap();
     assert_eq!(r, stream("prompt_thoughts.jsonarray"));
 }
@@ -325,13 +267,13 @@ fn decode_folds_a_whole_json_array_stream() {
 fn decodes_count_tokens() {
     assert_eq!(
         adapter()
-            .decode_count_tokens(&data("count_tokens.json"))
+            .decode_count_tokens(&fixture(DIR, "count_tokens.json"))
             .unwrap(),
         5
     );
     assert_eq!(
         adapter()
-            .decode_count_tokens(&data("vertex_count_tokens.json"))
+            .decode_count_tokens(&fixture(DIR, "vertex_count_tokens.json"))
             .unwrap(),
         13
     );
@@ -347,7 +289,7 @@ fn decodes_count_tokens() {
 #[test]
 fn sse_stream_with_crlf_and_tool_use_prompt_tokens() {
     assert!(
-        data("web_fetch_stream.sse")
+        fixture(DIR, "web_fetch_stream.sse")
             .windows(2)
             .any(|w| w == b"\r\n")
     );
@@ -378,8 +320,8 @@ fn sse_text_stream_takes_the_latest_usage() {
 
 #[test]
 fn usage_is_live_mid_stream() {
-    let body = data("usage_mid_stream.sse");
-    let usages: Vec<u64> = whole(SSE, &body)
+    let body = fixture(DIR, "usage_mid_stream.sse");
+    let usages: Vec<u64> = events(&adapter(), SSE, &body)
         .iter()
         .filter_map(|e| match e {
             StreamEvent::Usage(u) => Some(u.output_tokens),
@@ -411,7 +353,7 @@ fn streaming_tool_call_with_thought_signature() {
 
 #[test]
 fn json_array_stream_with_thought_parts() {
-    assert!(data("prompt_thoughts.jsonarray").starts_with(b"[{"));
+    assert!(fixture(DIR, "prompt_thoughts.jsonarray").starts_with(b"[{"));
     let r = stream("prompt_thoughts.jsonarray");
     assert_eq!(r.id.as_deref(), Some("IopyaseNCL-s-8YP7urOoAY"));
     assert_eq!(r.model.as_deref(), Some("gemini-3.6-flash"));
@@ -469,8 +411,11 @@ fn json_array_answer_after_tool_result() {
 
 #[test]
 fn sse_is_the_default_framing() {
-    let body = data("text_stream.sse");
-    assert_eq!(whole(None, &body), whole(SSE, &body));
+    let body = fixture(DIR, "text_stream.sse");
+    assert_eq!(
+        events(&adapter(), None, &body),
+        events(&adapter(), SSE, &body)
+    );
 }
 
 #[test]
@@ -479,7 +424,7 @@ fn a_call_after_the_finish_reason_still_means_tool_calls() {
         "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"a\"}]},\"finishReason\":\"STOP\"}]}\n\n",
         "data: {\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":{\"name\":\"f\"}}]}}]}\n\n",
     );
-    let r = aggregate(&whole(SSE, body.as_bytes()));
+    let r = aggregate(&events(&adapter(), SSE, body.as_bytes()));
     assert_eq!(r.finish_reason, finish(FinishKind::ToolCalls, "STOP"));
     assert_eq!(
         r.tool_calls,
@@ -498,8 +443,8 @@ fn error_element_in_a_json_array_stream_is_classified() {
         "\"details\":[{\"@type\":\"type.googleapis.com/google.rpc.RetryInfo\",\"retryDelay\":\"7s\"}]}}\r\n]",
     );
     for (events, err) in [
-        run(ARRAY, &[body.as_bytes()]),
-        bytewise(ARRAY, body.as_bytes()),
+        whole(&adapter(), ARRAY, body.as_bytes()),
+        bytewise(&adapter(), ARRAY, body.as_bytes()),
     ] {
         let err = err.expect("the stream must fail");
         assert_eq!(err.kind, ErrorKind::RateLimited);
@@ -513,7 +458,7 @@ fn error_element_in_a_json_array_stream_is_classified() {
 #[test]
 fn error_event_in_an_sse_stream_is_classified() {
     let body = "data: {\"error\":{\"code\":503,\"message\":\"The model is overloaded.\",\"status\":\"UNAVAILABLE\"}}\r\n\r\n";
-    let (events, err) = run(SSE, &[body.as_bytes()]);
+    let (events, err) = whole(&adapter(), SSE, body.as_bytes());
     assert!(events.is_empty());
     assert_eq!(err.unwrap().kind, ErrorKind::Overloaded);
 }
@@ -523,7 +468,7 @@ fn an_error_body_read_as_a_stream_is_classified() {
     // Gemini answers some failed streamGenerateContent calls with a lone error object.
     let body =
         br#"{"error":{"code":400,"message":"API key not valid.","status":"INVALID_ARGUMENT"}}"#;
-    let (_, err) = run(ARRAY, &[body]);
+    let (_, err) = whole(&adapter(), ARRAY, body);
     assert_eq!(err.unwrap().kind, ErrorKind::BadRequest);
 }
 
@@ -532,13 +477,6 @@ fn an_error_body_read_as_a_stream_is_classified() {
 
 fn encode(request: &ChatRequest) -> serde_json::Value {
     adapter().encode(request).unwrap()
-}
-
-fn assistant_with_calls(text: &str, calls: Vec<ToolCall>) -> Message {
-    Message {
-        tool_calls: calls,
-        ..Message::assistant(text)
-    }
 }
 
 #[test]
@@ -572,21 +510,7 @@ fn encode_system_and_multipart() {
 
 #[test]
 fn encode_tools_and_tool_choice() {
-    let mut request = ChatRequest::new("gemini-2.5-flash")
-        .user("Weather in Paris?")
-        .tool(
-            ToolSpec::new(
-                "get_weather",
-                json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}),
-            )
-            .description("Current weather for a city"),
-        )
-        .tool(ToolSpec::new("get_time", json!({"type": "object", "properties": {}})))
-        .tool_choice(ToolChoice::Tool("get_weather".into()))
-        .temperature(0.2)
-        .max_tokens(512)
-        .stop("END");
-    request.top_p = Some(0.9);
+    let request = tool_choice_request("gemini-2.5-flash");
     insta::assert_json_snapshot!("encode_tools_tool_choice", encode(&request));
     for (choice, expected) in [
         (ToolChoice::Auto, json!({"mode": "AUTO"})),
@@ -841,10 +765,6 @@ fn count_tokens_requests() {
 // ---------------------------------------------------------------------------------
 // Properties
 
-fn acceptable(err: &Error) -> bool {
-    err.kind == ErrorKind::Decode || err.provider == Some(Provider::Gemini)
-}
-
 const RECORDED: [&str; 8] = [
     "web_fetch_stream.sse",
     "tool_call_thought_signature.sse",
@@ -860,15 +780,9 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
-    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512), array in any::<bool>()) {
+    fn arbitrary_bytes_never_panic(bytes in arbitrary_bytes(), array in any::<bool>()) {
         let ct = if array { ARRAY } else { SSE };
-        let (_, err) = run(ct, &[&bytes]);
-        if let Some(err) = err {
-            prop_assert!(acceptable(&err), "{err:?}");
-        }
-        if let Err(err) = adapter().decode(&bytes) {
-            prop_assert!(acceptable(&err), "{err:?}");
-        }
+        never_panics(&adapter(), ct, [&bytes], ACCEPTABLE, Some(ACCEPTABLE))?;
     }
 
     #[test]
@@ -892,46 +806,20 @@ proptest! {
             "responseId": count,
         });
         let body = format!("[{chunk},{chunk}]");
-        let (events, err) = run(ARRAY, &[body.as_bytes()]);
-        if let Some(err) = err {
-            prop_assert!(acceptable(&err), "{err:?}");
-        }
-        let _ = aggregate(&events);
-        if let Err(err) = adapter().decode(chunk.to_string().as_bytes()) {
-            prop_assert!(acceptable(&err), "{err:?}");
-        }
+        never_panics(&adapter(), ARRAY, [body.as_bytes()], ACCEPTABLE, None)?;
+        decode_never_panics(&adapter(), chunk.to_string().as_bytes(), ACCEPTABLE)?;
     }
 
     #[test]
     fn truncated_recorded_streams_never_panic(which in 0usize..RECORDED.len(), cut in any::<prop::sample::Index>()) {
         let name = RECORDED[which];
-        let body = data(name);
-        let cut = cut.index(body.len() + 1);
-        let (events, err) = run(content_type(name), &[&body[..cut]]);
-        if let Some(err) = err {
-            prop_assert_eq!(err.kind, ErrorKind::Decode, "{:?}", err);
-        }
-        let _ = aggregate(&events);
-        if let Err(err) = adapter().decode(&body[..cut]) {
-            prop_assert!(acceptable(&err), "{err:?}");
-        }
+        let body = fixture(DIR, name);
+        never_panics(&adapter(), content_type(name), [prefix(&body, cut)], Acceptable::Decode, Some(ACCEPTABLE))?;
     }
 
     #[test]
     fn recorded_streams_split_anywhere_give_the_same_events(which in 0usize..RECORDED.len(), cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..6)) {
         let name = RECORDED[which];
-        let body = data(name);
-        let mut points: Vec<usize> = cuts.iter().map(|c| c.index(body.len() + 1)).collect();
-        points.sort_unstable();
-        let mut chunks = Vec::new();
-        let mut start = 0;
-        for p in points {
-            chunks.push(&body[start..p]);
-            start = p;
-        }
-        chunks.push(&body[start..]);
-        let (events, err) = run(content_type(name), &chunks);
-        prop_assert!(err.is_none());
-        prop_assert_eq!(events, whole(content_type(name), &body));
+        cuts_agree(&adapter(), content_type(name), &fixture(DIR, name), &cuts)?;
     }
 }

@@ -6,84 +6,42 @@
 //! wire format of Ollama's API documentation (docs/api.md, "Generate a chat
 //! completion").
 
+mod support;
+
 use llmvcr_core::{
-    ChatRequest, ChatResponse, ContentPart, Error, ErrorKind, FinishKind, FinishReason, Message,
-    Provider, ReasoningEffort, ResponseFormat, Secret, StreamAccumulator, StreamEvent, ToolCall,
-    ToolChoice, ToolSpec, Usage,
+    ChatRequest, ChatResponse, ContentPart, ErrorKind, FinishKind, Message, Provider,
+    ReasoningEffort, ResponseFormat, Secret, StreamEvent, ToolCall, ToolChoice, ToolSpec,
 };
 use llmvcr_providers::ollama::Ollama;
 use llmvcr_providers::{Adapter, Endpoint, adapter_for};
 use proptest::prelude::*;
 use serde_json::json;
+use support::{
+    Acceptable, aggregate, arbitrary_bytes, bytewise, events, finish, fixture, never_panics,
+    prefix, run, same_every_way, usage, whole,
+};
 
+const DIR: &str = "ollama";
 const NDJSON: Option<&str> = Some("application/x-ndjson");
+const ACCEPTABLE: Acceptable = Acceptable::DecodeOrClassified(Provider::Ollama);
 
 fn adapter() -> Ollama {
     Ollama::new(Provider::Ollama)
 }
 
-fn data(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/data/ollama/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// Feeds `chunks` and finishes; returns the events and the first error, if any.
-fn run(chunks: &[&[u8]]) -> (Vec<StreamEvent>, Option<Error>) {
-    let mut decoder = adapter().stream_decoder(NDJSON);
-    let mut events = Vec::new();
-    for chunk in chunks {
-        match decoder.feed(chunk) {
-            Ok(evs) => events.extend(evs),
-            Err(e) => return (events, Some(e)),
-        }
-    }
-    match decoder.finish() {
-        Ok(evs) => events.extend(evs),
-        Err(e) => return (events, Some(e)),
-    }
-    (events, None)
-}
-
-fn whole(body: &[u8]) -> Vec<StreamEvent> {
-    let (events, err) = run(&[body]);
-    assert!(err.is_none(), "unexpected error: {err:?}");
-    events
-}
-
-fn aggregate(events: &[StreamEvent]) -> ChatResponse {
-    let mut acc = StreamAccumulator::new();
-    events.iter().for_each(|e| acc.push(e));
-    acc.finish()
-}
-
-/// Decodes a stream whole, byte by byte and in every two-way split, checks that they
-/// give the same events, and returns the aggregated response.
+/// Decodes a stream whole, byte by byte, in random splits and in every two-way split,
+/// checks that they give the same events, and returns the aggregated response.
 fn stream(name: &str) -> ChatResponse {
-    let body = data(name);
-    let expected = whole(&body);
-    let chunks: Vec<&[u8]> = body.chunks(1).collect();
-    let (bytes, err) = run(&chunks);
+    let body = fixture(DIR, name);
+    let (expected, err) = same_every_way(&adapter(), NDJSON, name, &body);
     assert!(err.is_none(), "{name}: {err:?}");
-    assert_eq!(bytes, expected, "{name}: byte-by-byte feeding differs");
     for cut in 0..=body.len() {
         let (a, b) = body.split_at(cut);
-        let (events, err) = run(&[a, b]);
+        let (events, err) = run(&adapter(), NDJSON, [a, b]);
         assert!(err.is_none(), "{name}: {err:?}");
         assert_eq!(events, expected, "{name}: split at {cut} differs");
     }
     aggregate(&expected)
-}
-
-fn finish(kind: FinishKind, raw: &str) -> Option<FinishReason> {
-    Some(FinishReason::new(kind, raw))
-}
-
-fn usage(input: u64, output: u64) -> Option<Usage> {
-    Some(Usage {
-        input_tokens: input,
-        output_tokens: output,
-        ..Usage::default()
-    })
 }
 
 // ---------------------------------------------------------------------------------
@@ -91,14 +49,14 @@ fn usage(input: u64, output: u64) -> Option<Usage> {
 
 #[test]
 fn decodes_a_chat_response() {
-    let r = adapter().decode(&data("chat.json")).unwrap();
+    let r = adapter().decode(&fixture(DIR, "chat.json")).unwrap();
     assert_eq!(
         r,
         ChatResponse {
             id: None,
             model: Some("llama3.2".into()),
             text: "Hello! How are you today?".into(),
-            usage: usage(26, 298),
+            usage: Some(usage(26, 298)),
             finish_reason: finish(FinishKind::Stop, "stop"),
             ..ChatResponse::default()
         }
@@ -107,7 +65,7 @@ fn decodes_a_chat_response() {
 
 #[test]
 fn decodes_tool_calls() {
-    let r = adapter().decode(&data("tool_calls.json")).unwrap();
+    let r = adapter().decode(&fixture(DIR, "tool_calls.json")).unwrap();
     assert_eq!(r.text, "");
     assert_eq!(
         r.tool_calls,
@@ -118,18 +76,18 @@ fn decodes_tool_calls() {
         )]
     );
     assert_eq!(r.finish_reason, finish(FinishKind::ToolCalls, "stop"));
-    assert_eq!(r.usage, usage(122, 33));
+    assert_eq!(r.usage, Some(usage(122, 33)));
 }
 
 #[test]
 fn decodes_thinking() {
-    let r = adapter().decode(&data("thinking.json")).unwrap();
+    let r = adapter().decode(&fixture(DIR, "thinking.json")).unwrap();
     assert_eq!(
         r.text,
         "The word \"strawberry\" contains **three** instances of the letter \"r\"."
     );
     assert!(r.reasoning.starts_with("First, the question is"));
-    assert_eq!(r.usage, usage(10, 2514));
+    assert_eq!(r.usage, Some(usage(10, 2514)));
 }
 
 #[test]
@@ -147,7 +105,7 @@ fn done_reasons_and_missing_counts() {
     }
     let body = json!({"model": "m", "message": {"role": "assistant", "content": "x"}, "done": true, "eval_count": 3});
     let r = adapter().decode(body.to_string().as_bytes()).unwrap();
-    assert_eq!(r.usage, usage(0, 3));
+    assert_eq!(r.usage, Some(usage(0, 3)));
     assert_eq!(r.finish_reason, None);
 }
 
@@ -195,12 +153,12 @@ fn ndjson_text_stream() {
         ChatResponse {
             model: Some("llama3.2".into()),
             text: "The sky is blue.".into(),
-            usage: usage(26, 282),
+            usage: Some(usage(26, 282)),
             finish_reason: finish(FinishKind::Stop, "stop"),
             ..ChatResponse::default()
         }
     );
-    let events = whole(&data("stream.ndjson"));
+    let events = events(&adapter(), NDJSON, &fixture(DIR, "stream.ndjson"));
     let starts = events
         .iter()
         .filter(|e| matches!(e, StreamEvent::Start { .. }))
@@ -221,13 +179,13 @@ fn ndjson_stream_with_thinking_and_tool_calls() {
         ]
     );
     assert_eq!(r.finish_reason, finish(FinishKind::ToolCalls, "stop"));
-    assert_eq!(r.usage, usage(180, 41));
+    assert_eq!(r.usage, Some(usage(180, 41)));
 }
 
 #[test]
 fn stream_and_body_agree() {
     // The last line of a stream, read as a body, decodes like the stream's end.
-    let body = data("stream.ndjson");
+    let body = fixture(DIR, "stream.ndjson");
     let last = body
         .split(|b| *b == b'\n')
         .rfind(|l| !l.is_empty())
@@ -246,8 +204,8 @@ fn error_line_in_a_200_stream_is_classified() {
         "{\"error\":\"an error was encountered while running the model: unexpected EOF\"}\n",
     );
     for (events, err) in [
-        run(&[body.as_bytes()]),
-        run(&body.as_bytes().chunks(1).collect::<Vec<_>>()),
+        whole(&adapter(), NDJSON, body.as_bytes()),
+        bytewise(&adapter(), NDJSON, body.as_bytes()),
     ] {
         let err = err.expect("the stream must fail");
         assert_eq!(err.provider, Some(Provider::Ollama));
@@ -255,13 +213,21 @@ fn error_line_in_a_200_stream_is_classified() {
         assert_ne!(err.kind, ErrorKind::Decode);
         assert_eq!(aggregate(&events).text, "Hel");
     }
-    let (_, err) = run(&[b"{\"error\":\"model is overloaded, please retry\"}\n"]);
+    let (_, err) = whole(
+        &adapter(),
+        NDJSON,
+        b"{\"error\":\"model is overloaded, please retry\"}\n",
+    );
     assert_eq!(err.unwrap().kind, ErrorKind::Overloaded);
 }
 
 #[test]
 fn a_truncated_line_is_a_decode_error() {
-    let (events, err) = run(&[b"{\"model\":\"m\",\"message\":{\"content\":\"a\"}}\n{\"model\":"]);
+    let (events, err) = whole(
+        &adapter(),
+        NDJSON,
+        b"{\"model\":\"m\",\"message\":{\"content\":\"a\"}}\n{\"model\":",
+    );
     assert_eq!(aggregate(&events).text, "a");
     assert_eq!(err.unwrap().kind, ErrorKind::Decode);
 }
@@ -418,22 +384,12 @@ fn build_sets_url_and_headers() {
 // ---------------------------------------------------------------------------------
 // Properties
 
-fn acceptable(err: &Error) -> bool {
-    err.kind == ErrorKind::Decode || err.provider == Some(Provider::Ollama)
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
-    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-        let (_, err) = run(&[&bytes]);
-        if let Some(err) = err {
-            prop_assert!(acceptable(&err), "{err:?}");
-        }
-        if let Err(err) = adapter().decode(&bytes) {
-            prop_assert!(acceptable(&err), "{err:?}");
-        }
+    fn arbitrary_bytes_never_panic(bytes in arbitrary_bytes()) {
+        never_panics(&adapter(), NDJSON, [&bytes], ACCEPTABLE, Some(ACCEPTABLE))?;
     }
 
     #[test]
@@ -449,21 +405,12 @@ proptest! {
             "done": done, "done_reason": text, "prompt_eval_count": count, "eval_count": text,
         });
         let body = format!("{line}\n{line}\n");
-        let (events, err) = run(&[body.as_bytes()]);
-        if let Some(err) = err {
-            prop_assert!(acceptable(&err), "{err:?}");
-        }
-        let _ = aggregate(&events);
+        never_panics(&adapter(), NDJSON, [body.as_bytes()], ACCEPTABLE, None)?;
     }
 
     #[test]
     fn truncated_streams_never_panic(which in any::<bool>(), cut in any::<prop::sample::Index>()) {
-        let body = data(if which { "stream.ndjson" } else { "stream_thinking_tools.ndjson" });
-        let cut = cut.index(body.len() + 1);
-        let (events, err) = run(&[&body[..cut]]);
-        if let Some(err) = err {
-            prop_assert_eq!(err.kind, ErrorKind::Decode, "{:?}", err);
-        }
-        let _ = aggregate(&events);
+        let body = fixture(DIR, if which { "stream.ndjson" } else { "stream_thinking_tools.ndjson" });
+        never_panics(&adapter(), NDJSON, [prefix(&body, cut)], Acceptable::Decode, None)?;
     }
 }

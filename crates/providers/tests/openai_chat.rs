@@ -2,21 +2,21 @@
 //! The Chat Completions adapter against real recordings: decoding, streaming, errors
 //! inside HTTP 200, request encoding snapshots, and fuzzing.
 
-mod openai_support;
+mod support;
 
 use llmvcr_core::{
     ChatRequest, ChatResponse, ContentPart, ErrorKind, FinishKind, FinishReason, Message, Provider,
-    ReasoningEffort, ResponseFormat, Role, Secret, StreamEvent, ToolCall, ToolChoice, ToolSpec,
-    Usage,
+    ReasoningEffort, ResponseFormat, Role, Secret, StreamEvent, ToolChoice, ToolSpec, Usage,
 };
 use llmvcr_providers::openai_chat::OpenAiChat;
 use llmvcr_providers::{Adapter, Endpoint};
-use openai_support::{
-    aggregate, bytewise, events, fixture, fixtures, json_fixture, random_splits, streamed, whole,
-    wire_json, wire_value,
-};
 use proptest::prelude::*;
 use serde_json::{Value, json};
+use support::{
+    Acceptable, SSE, aggregate, arbitrary_bytes, call, events, finish, fixture, fixtures,
+    frames_never_panic, json_fixture, never_panics, random_splits_agree, same_every_way, streamed,
+    strict_weather_tool, truncated_fixture, two_call_history, usage, whole, wire_json, wire_value,
+};
 
 const DIR: &str = "openai_chat";
 
@@ -29,23 +29,7 @@ fn decode(provider: Provider, name: &str) -> ChatResponse {
 }
 
 fn stream(provider: Provider, name: &str) -> ChatResponse {
-    streamed(&chat(provider), &fixture(DIR, name))
-}
-
-fn usage(input: u64, output: u64) -> Usage {
-    Usage {
-        input_tokens: input,
-        output_tokens: output,
-        ..Usage::default()
-    }
-}
-
-fn finish(kind: FinishKind, raw: &str) -> Option<FinishReason> {
-    Some(FinishReason::new(kind, raw))
-}
-
-fn call(id: &str, name: &str, arguments: Value) -> ToolCall {
-    ToolCall::from_value(Some(id.to_string()), name, arguments)
+    streamed(&chat(provider), SSE, &fixture(DIR, name))
 }
 
 // ---------------------------------------------------------------------------
@@ -308,7 +292,7 @@ fn openrouter_error_inside_a_200_body() {
 #[test]
 fn openrouter_error_inside_a_stream() {
     let adapter = chat(Provider::OpenRouter);
-    let (events, err) = whole(&adapter, &fixture(DIR, "openrouter_error_stream.sse"));
+    let (events, err) = whole(&adapter, SSE, &fixture(DIR, "openrouter_error_stream.sse"));
     assert_eq!(
         events,
         vec![
@@ -325,7 +309,7 @@ fn openrouter_error_inside_a_stream() {
     assert!(err.message.contains("Provider disconnected unexpectedly"));
 
     let rate_limited = "data: {\"id\":\"gen-1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"},\"finish_reason\":\"error\"}],\"error\":{\"code\":429,\"message\":\"Rate limit exceeded upstream\"}}\n\n";
-    let (events, err) = whole(&adapter, rate_limited.as_bytes());
+    let (events, err) = whole(&adapter, SSE, rate_limited.as_bytes());
     assert!(events.is_empty());
     let err = err.unwrap();
     assert_eq!(err.kind, ErrorKind::RateLimited);
@@ -364,7 +348,11 @@ fn openai_text_stream_equals_the_body() {
 
 #[test]
 fn openai_text_stream_events() {
-    let events = events(&chat(Provider::OpenAi), &fixture(DIR, "openai_text.sse"));
+    let events = events(
+        &chat(Provider::OpenAi),
+        SSE,
+        &fixture(DIR, "openai_text.sse"),
+    );
     assert_eq!(
         events.first(),
         Some(&StreamEvent::Start {
@@ -407,6 +395,7 @@ fn openai_streamed_tool_call() {
     );
     let events = events(
         &chat(Provider::OpenAi),
+        SSE,
         &fixture(DIR, "openai_tool_call.sse"),
     );
     let deltas = events
@@ -436,7 +425,7 @@ fn compatible_tool_call_streams() {
     assert_eq!(a.tool_calls, expected("0", json!({})));
     assert_eq!(a.finish_reason, None, "this stream sends no finish_reason");
     assert_eq!(a.usage, Some(usage(57, 17)));
-    let starts = events(&adapter, &fixture(DIR, "compat_tool_stream_a.sse"))
+    let starts = events(&adapter, SSE, &fixture(DIR, "compat_tool_stream_a.sse"))
         .into_iter()
         .filter(|e| matches!(e, StreamEvent::ToolCallStart { .. }))
         .count();
@@ -479,6 +468,7 @@ fn openrouter_stream_with_comments() {
     );
     let finishes = events(
         &chat(Provider::OpenRouter),
+        SSE,
         &fixture(DIR, "openrouter_advisor.sse"),
     )
     .into_iter()
@@ -497,7 +487,7 @@ fn openrouter_streamed_reasoning() {
         "data: {\"id\":\"gen-3\",\"model\":\"deepseek/deepseek-r1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":9,\"completion_tokens_details\":{\"reasoning_tokens\":7}}}\n\n",
         "data: [DONE]\n\n",
     );
-    let r = streamed(&chat(Provider::OpenRouter), sse.as_bytes());
+    let r = streamed(&chat(Provider::OpenRouter), SSE, sse.as_bytes());
     assert_eq!(r.reasoning, "Two plus two.");
     assert_eq!(r.text, "4");
     assert_eq!(
@@ -512,7 +502,7 @@ fn openrouter_streamed_reasoning() {
 #[test]
 fn azure_stream_starts_with_empty_choices() {
     let adapter = chat(Provider::Azure);
-    let events = events(&adapter, &fixture(DIR, "azure_text.sse"));
+    let events = events(&adapter, SSE, &fixture(DIR, "azure_text.sse"));
     assert_eq!(
         events[0],
         StreamEvent::Start {
@@ -542,7 +532,7 @@ fn mistral_streamed_thinking_parts() {
         "data: {\"id\":\"m1\",\"model\":\"magistral-small-latest\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"4\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":28,\"completion_tokens\":35,\"total_tokens\":63}}\n\n",
         "data: [DONE]\n\n",
     );
-    let r = streamed(&chat(Provider::Mistral), sse.as_bytes());
+    let r = streamed(&chat(Provider::Mistral), SSE, sse.as_bytes());
     assert_eq!(r.reasoning, "Add them.");
     assert_eq!(r.text, "4");
     assert_eq!(r.usage, Some(usage(28, 35)));
@@ -558,21 +548,8 @@ fn every_stream_splits_the_same_way() {
         } else {
             Provider::OpenRouter
         };
-        let adapter = chat(provider);
-        let reference = whole(&adapter, &bytes);
+        let reference = same_every_way(&chat(provider), SSE, &name, &bytes);
         assert!(!reference.0.is_empty(), "{name}: no events");
-        assert_eq!(
-            bytewise(&adapter, &bytes),
-            reference,
-            "{name}: 1-byte pieces"
-        );
-        for seed in 1..=16 {
-            assert_eq!(
-                random_splits(&adapter, &bytes, seed),
-                reference,
-                "{name}: random pieces, seed {seed}"
-            );
-        }
     }
 }
 
@@ -581,10 +558,7 @@ proptest! {
 
     #[test]
     fn streams_split_anywhere(seed in any::<u64>()) {
-        for (name, bytes) in fixtures(DIR, "sse") {
-            let adapter = chat(Provider::OpenRouter);
-            prop_assert_eq!(random_splits(&adapter, &bytes, seed), whole(&adapter, &bytes), "{}", name);
-        }
+        random_splits_agree(&chat(Provider::OpenRouter), DIR, seed)?;
     }
 }
 
@@ -592,59 +566,32 @@ proptest! {
 // Fuzzing: never panic, only typed errors
 // ---------------------------------------------------------------------------
 
-fn check_error(
-    provider: Provider,
-    e: &llmvcr_core::Error,
-) -> std::result::Result<(), TestCaseError> {
-    prop_assert_eq!(e.provider, Some(provider), "{}", e);
-    prop_assert!(!e.to_string().is_empty());
-    Ok(())
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
-    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+    fn arbitrary_bytes_never_panic(bytes in arbitrary_bytes()) {
         for provider in [Provider::OpenAi, Provider::OpenRouter, Provider::Mistral] {
-            let adapter = chat(provider);
-            if let (_, Some(e)) = bytewise(&adapter, &bytes) {
-                check_error(provider, &e)?;
-            }
-            if let Err(e) = adapter.decode(&bytes) {
-                prop_assert_eq!(e.kind, ErrorKind::Decode, "{}", e);
-            }
+            never_panics(&chat(provider), SSE, bytes.chunks(1), Acceptable::Classified(provider), Some(Acceptable::Decode))?;
         }
     }
 
     #[test]
     fn arbitrary_frames_never_panic(frames in proptest::collection::vec(wire_value(), 0..6)) {
         let adapter = chat(Provider::OpenRouter);
-        let sse: String = frames.iter().map(|f| format!("data: {f}\n\n")).collect();
-        let (_, err) = random_splits(&adapter, sse.as_bytes(), 7);
-        if let Some(e) = err {
-            check_error(Provider::OpenRouter, &e)?;
-        }
-        for frame in &frames {
-            if let Err(e) = adapter.decode(frame.to_string().as_bytes()) {
-                check_error(Provider::OpenRouter, &e)?;
-            }
-        }
+        frames_never_panic(&adapter, &frames, 7, Acceptable::Classified(Provider::OpenRouter))?;
     }
 
     #[test]
     fn truncated_real_streams_and_bodies(pick in any::<prop::sample::Index>(), cut in any::<prop::sample::Index>()) {
-        let mut all = fixtures(DIR, "sse");
-        all.extend(fixtures(DIR, "json"));
-        let (name, bytes) = pick.get(&all);
-        let prefix = &bytes[..cut.index(bytes.len() + 1)];
+        let (name, prefix) = truncated_fixture(DIR, pick, cut);
         let adapter = chat(Provider::OpenRouter);
         if name.ends_with(".sse") {
-            if let (_, Some(e)) = whole(&adapter, prefix) {
+            if let (_, Some(e)) = whole(&adapter, SSE, &prefix) {
                 let in_band = name.contains("error") && e.kind == ErrorKind::Server;
                 prop_assert!(e.kind == ErrorKind::Decode || in_band, "{}: {}", name, e);
             }
-        } else if let Err(e) = adapter.decode(prefix) {
+        } else if let Err(e) = adapter.decode(&prefix) {
             let in_band = name.contains("error") && e.kind == ErrorKind::RateLimited;
             prop_assert!(e.kind == ErrorKind::Decode || in_band, "{}: {}", name, e);
         }
@@ -657,22 +604,6 @@ proptest! {
 
 fn encode(provider: Provider, request: &ChatRequest) -> Value {
     chat(provider).encode(request).unwrap()
-}
-
-fn weather_tool() -> ToolSpec {
-    ToolSpec {
-        strict: Some(true),
-        ..ToolSpec::new(
-            "get_weather",
-            json!({
-                "type": "object",
-                "properties": {"city": {"type": "string"}},
-                "required": ["city"],
-                "additionalProperties": false
-            }),
-        )
-        .description("Current weather for a city.")
-    }
 }
 
 fn multimodal_request() -> ChatRequest {
@@ -702,27 +633,6 @@ fn multimodal_request() -> ChatRequest {
     }
 }
 
-fn tool_history_request() -> ChatRequest {
-    ChatRequest::new("gpt-4o-mini")
-        .user("What is the weather in Paris and Lyon?")
-        .message(Message {
-            tool_calls: vec![
-                ToolCall::from_value(
-                    Some("call_1".into()),
-                    "get_weather",
-                    json!({"city": "Paris"}),
-                ),
-                ToolCall::from_raw(Some("call_2".into()), "get_weather", "{\"city\":\"Lyon\"}"),
-            ],
-            ..Message::assistant("Let me check both.")
-        })
-        .message(Message::tool_result("call_1", "18°C, cloudy"))
-        .message(Message::tool_result("call_2", "21°C, sunny"))
-        .assistant("Paris is 18°C and cloudy; Lyon is 21°C and sunny.")
-        .user("Thanks!")
-        .tool(weather_tool())
-}
-
 #[test]
 fn openai_chat_encoding() {
     insta::assert_json_snapshot!(
@@ -738,7 +648,7 @@ fn openai_chat_encoding() {
     );
     let tools = ChatRequest::new("gpt-4o-mini")
         .user("Weather in Paris?")
-        .tool(weather_tool())
+        .tool(strict_weather_tool())
         .tool(ToolSpec::new(
             "get_time",
             json!({"type": "object", "properties": {}}),
@@ -747,7 +657,7 @@ fn openai_chat_encoding() {
     insta::assert_json_snapshot!("openai_chat_tools", encode(Provider::OpenAi, &tools));
     insta::assert_json_snapshot!(
         "openai_chat_tool_history",
-        encode(Provider::OpenAi, &tool_history_request())
+        encode(Provider::OpenAi, &two_call_history("gpt-4o-mini"))
     );
     let schema = ChatRequest {
         reasoning_effort: Some(ReasoningEffort::Low),
@@ -787,7 +697,7 @@ fn openai_chat_tool_choice_modes() {
             Provider::OpenAi,
             &ChatRequest::new("m")
                 .user("x")
-                .tool(weather_tool())
+                .tool(strict_weather_tool())
                 .tool_choice(choice),
         );
         assert_eq!(body["tool_choice"], expected);

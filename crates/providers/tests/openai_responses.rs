@@ -2,20 +2,21 @@
 //! The Responses API adapter against real recordings: decoding, streaming, errors,
 //! request encoding snapshots, and fuzzing.
 
-mod openai_support;
+mod support;
 
 use llmvcr_core::{
-    ChatRequest, ChatResponse, ContentPart, ErrorKind, FinishKind, FinishReason, Message, Provider,
-    ReasoningEffort, ResponseFormat, Role, Secret, StreamEvent, ToolCall, ToolChoice, ToolSpec,
-    Usage,
+    ChatRequest, ChatResponse, ContentPart, ErrorKind, FinishKind, Message, Provider,
+    ReasoningEffort, ResponseFormat, Role, Secret, StreamEvent, ToolChoice, ToolSpec, Usage,
 };
 use llmvcr_providers::openai_responses::OpenAiResponses;
 use llmvcr_providers::{Adapter, Endpoint, WireApi};
-use openai_support::{
-    bytewise, events, fixture, fixtures, random_splits, streamed, whole, wire_json, wire_value,
-};
 use proptest::prelude::*;
 use serde_json::{Value, json};
+use support::{
+    Acceptable, SSE, arbitrary_bytes, bytewise, call, decode_never_panics, events, finish, fixture,
+    fixtures, frames_never_panic, never_panics, random_splits_agree, same_every_way, streamed,
+    strict_weather_tool, truncated_fixture, two_call_history, usage, whole, wire_json, wire_value,
+};
 
 const DIR: &str = "openai_responses";
 
@@ -30,23 +31,7 @@ fn decode(name: &str) -> ChatResponse {
 }
 
 fn stream(name: &str) -> ChatResponse {
-    streamed(&responses(Provider::OpenAi), &fixture(DIR, name))
-}
-
-fn usage(input: u64, output: u64) -> Usage {
-    Usage {
-        input_tokens: input,
-        output_tokens: output,
-        ..Usage::default()
-    }
-}
-
-fn finish(kind: FinishKind, raw: &str) -> Option<FinishReason> {
-    Some(FinishReason::new(kind, raw))
-}
-
-fn call(id: &str, name: &str, arguments: Value) -> ToolCall {
-    ToolCall::from_value(Some(id.to_string()), name, arguments)
+    streamed(&responses(Provider::OpenAi), SSE, &fixture(DIR, name))
 }
 
 /// The `response` object that a stream's `response.completed` event carries.
@@ -248,7 +233,7 @@ fn every_stream_equals_its_completed_response() {
     for (name, bytes) in fixtures(DIR, "sse") {
         let completed = completed_response(&bytes);
         let decoded = adapter.decode(completed.to_string().as_bytes()).unwrap();
-        assert_eq!(streamed(&adapter, &bytes), decoded, "{name}");
+        assert_eq!(streamed(&adapter, SSE, &bytes), decoded, "{name}");
     }
 }
 
@@ -293,7 +278,11 @@ fn streamed_function_call() {
             finish_reason: finish(FinishKind::ToolCalls, "completed"),
         }
     );
-    let events = events(&responses(Provider::OpenAi), &fixture(DIR, "tool_use.sse"));
+    let events = events(
+        &responses(Provider::OpenAi),
+        SSE,
+        &fixture(DIR, "tool_use.sse"),
+    );
     let starts: Vec<&StreamEvent> = events
         .iter()
         .filter(|e| matches!(e, StreamEvent::ToolCallStart { .. }))
@@ -345,6 +334,7 @@ fn streamed_answer() {
 fn openrouter_raw_reasoning_stream() {
     let r = streamed(
         &responses(Provider::OpenRouter),
+        SSE,
         &fixture(DIR, "openrouter_raw_cot.sse"),
     );
     assert_eq!(
@@ -408,7 +398,7 @@ fn arguments_only_in_the_finished_item() {
     .iter()
     .map(|v| format!("event: {}\ndata: {v}\n\n", v["type"].as_str().unwrap()))
     .collect::<String>();
-    let r = streamed(&responses(Provider::OpenAi), sse.as_bytes());
+    let r = streamed(&responses(Provider::OpenAi), SSE, sse.as_bytes());
     assert_eq!(
         r.tool_calls,
         vec![call("c1", "f", json!({"x": 1})), call("c2", "g", json!({}))]
@@ -428,7 +418,7 @@ fn incomplete_stream() {
     .iter()
     .map(|v| format!("data: {v}\n\n"))
     .collect::<String>();
-    let r = streamed(&responses(Provider::OpenAi), sse.as_bytes());
+    let r = streamed(&responses(Provider::OpenAi), SSE, sse.as_bytes());
     assert_eq!(r.text, "Once");
     assert_eq!(r.finish_reason, finish(FinishKind::Length, "incomplete"));
     assert_eq!(r.usage, Some(usage(9, 16)));
@@ -438,7 +428,7 @@ fn incomplete_stream() {
 fn errors_inside_streams() {
     let adapter = responses(Provider::OpenAi);
     let error_event = "event: error\ndata: {\"type\":\"error\",\"code\":\"insufficient_quota\",\"message\":\"You exceeded your current quota.\",\"param\":null,\"sequence_number\":1}\n\n";
-    let (events, err) = whole(&adapter, error_event.as_bytes());
+    let (events, err) = whole(&adapter, SSE, error_event.as_bytes());
     assert!(events.is_empty());
     let err = err.unwrap();
     assert_eq!(err.kind, ErrorKind::QuotaExceeded);
@@ -454,13 +444,13 @@ fn errors_inside_streams() {
     .iter()
     .map(|v| format!("data: {v}\n\n"))
     .collect::<String>();
-    let (events, err) = whole(&adapter, failed.as_bytes());
+    let (events, err) = whole(&adapter, SSE, failed.as_bytes());
     assert_eq!(events[1], StreamEvent::TextDelta("Hal".into()));
     assert_eq!(events.last(), Some(&StreamEvent::Usage(usage(12, 1))));
     assert!(!events.iter().any(|e| matches!(e, StreamEvent::Finish(_))));
     let err = err.unwrap();
     assert_eq!(err.kind, ErrorKind::RateLimited);
-    assert_eq!(bytewise(&adapter, failed.as_bytes()).1, Some(err));
+    assert_eq!(bytewise(&adapter, SSE, failed.as_bytes()).1, Some(err));
 }
 
 #[test]
@@ -471,21 +461,8 @@ fn every_stream_splits_the_same_way() {
         } else {
             Provider::OpenAi
         };
-        let adapter = responses(provider);
-        let reference = whole(&adapter, &bytes);
-        assert!(reference.1.is_none(), "{name}: {:?}", reference.1);
-        assert_eq!(
-            bytewise(&adapter, &bytes),
-            reference,
-            "{name}: 1-byte pieces"
-        );
-        for seed in 1..=16 {
-            assert_eq!(
-                random_splits(&adapter, &bytes, seed),
-                reference,
-                "{name}: random pieces, seed {seed}"
-            );
-        }
+        let (_, err) = same_every_way(&responses(provider), SSE, &name, &bytes);
+        assert!(err.is_none(), "{name}: {err:?}");
     }
 }
 
@@ -494,10 +471,7 @@ proptest! {
 
     #[test]
     fn streams_split_anywhere(seed in any::<u64>()) {
-        let adapter = responses(Provider::OpenAi);
-        for (name, bytes) in fixtures(DIR, "sse") {
-            prop_assert_eq!(random_splits(&adapter, &bytes, seed), whole(&adapter, &bytes), "{}", name);
-        }
+        random_splits_agree(&responses(Provider::OpenAi), DIR, seed)?;
     }
 }
 
@@ -505,57 +479,29 @@ proptest! {
 // Fuzzing: never panic, only typed errors
 // ---------------------------------------------------------------------------
 
-fn check_error(
-    provider: Provider,
-    e: &llmvcr_core::Error,
-) -> std::result::Result<(), TestCaseError> {
-    prop_assert_eq!(e.provider, Some(provider), "{}", e);
-    prop_assert!(!e.to_string().is_empty());
-    Ok(())
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
-    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+    fn arbitrary_bytes_never_panic(bytes in arbitrary_bytes()) {
         let adapter = responses(Provider::OpenAi);
-        if let (_, Some(e)) = bytewise(&adapter, &bytes) {
-            check_error(Provider::OpenAi, &e)?;
-        }
-        if let Err(e) = adapter.decode(&bytes) {
-            prop_assert_eq!(e.kind, ErrorKind::Decode, "{}", e);
-        }
+        never_panics(&adapter, SSE, bytes.chunks(1), Acceptable::Classified(Provider::OpenAi), Some(Acceptable::Decode))?;
     }
 
     #[test]
     fn arbitrary_events_never_panic(frames in proptest::collection::vec(wire_value(), 0..6)) {
         let adapter = responses(Provider::OpenAi);
-        let sse: String = frames.iter().map(|f| format!("data: {f}\n\n")).collect();
-        let (_, err) = random_splits(&adapter, sse.as_bytes(), 11);
-        if let Some(e) = err {
-            check_error(Provider::OpenAi, &e)?;
-        }
-        for frame in &frames {
-            if let Err(e) = adapter.decode(frame.to_string().as_bytes()) {
-                check_error(Provider::OpenAi, &e)?;
-            }
-        }
+        frames_never_panic(&adapter, &frames, 11, Acceptable::Classified(Provider::OpenAi))?;
     }
 
     #[test]
     fn truncated_real_streams_and_bodies(pick in any::<prop::sample::Index>(), cut in any::<prop::sample::Index>()) {
-        let mut all = fixtures(DIR, "sse");
-        all.extend(fixtures(DIR, "json"));
-        let (name, bytes) = pick.get(&all);
-        let prefix = &bytes[..cut.index(bytes.len() + 1)];
+        let (name, prefix) = truncated_fixture(DIR, pick, cut);
         let adapter = responses(Provider::OpenAi);
         if name.ends_with(".sse") {
-            if let (_, Some(e)) = whole(&adapter, prefix) {
-                prop_assert_eq!(e.kind, ErrorKind::Decode, "{}: {}", name, e);
-            }
-        } else if let Err(e) = adapter.decode(prefix) {
-            prop_assert_eq!(e.kind, ErrorKind::Decode, "{}: {}", name, e);
+            never_panics(&adapter, SSE, [&prefix], Acceptable::Decode, None)?;
+        } else {
+            decode_never_panics(&adapter, &prefix, Acceptable::Decode)?;
         }
     }
 }
@@ -566,22 +512,6 @@ proptest! {
 
 fn encode(request: &ChatRequest) -> Value {
     responses(Provider::OpenAi).encode(request).unwrap()
-}
-
-fn weather_tool() -> ToolSpec {
-    ToolSpec {
-        strict: Some(true),
-        ..ToolSpec::new(
-            "get_weather",
-            json!({
-                "type": "object",
-                "properties": {"city": {"type": "string"}},
-                "required": ["city"],
-                "additionalProperties": false
-            }),
-        )
-        .description("Current weather for a city.")
-    }
 }
 
 #[test]
@@ -619,7 +549,7 @@ fn openai_responses_encoding() {
 
     let tools = ChatRequest::new("gpt-4.1-mini")
         .user("Weather in Paris?")
-        .tool(weather_tool())
+        .tool(strict_weather_tool())
         .tool(ToolSpec::new(
             "get_time",
             json!({"type": "object", "properties": {}}),
@@ -627,25 +557,7 @@ fn openai_responses_encoding() {
         .tool_choice(ToolChoice::Tool("get_weather".into()));
     insta::assert_json_snapshot!("openai_responses_tools", encode(&tools));
 
-    let history = ChatRequest::new("gpt-4.1-mini")
-        .user("What is the weather in Paris and Lyon?")
-        .message(Message {
-            tool_calls: vec![
-                ToolCall::from_value(
-                    Some("call_1".into()),
-                    "get_weather",
-                    json!({"city": "Paris"}),
-                ),
-                ToolCall::from_raw(Some("call_2".into()), "get_weather", "{\"city\":\"Lyon\"}"),
-            ],
-            ..Message::assistant("Let me check both.")
-        })
-        .message(Message::tool_result("call_1", "18°C, cloudy"))
-        .message(Message::tool_result("call_2", "21°C, sunny"))
-        .assistant("Paris is 18°C and cloudy; Lyon is 21°C and sunny.")
-        .user("Thanks!")
-        .tool(weather_tool())
-        .tool_choice(ToolChoice::Required);
+    let history = two_call_history("gpt-4.1-mini").tool_choice(ToolChoice::Required);
     insta::assert_json_snapshot!("openai_responses_tool_history", encode(&history));
 
     let schema = ChatRequest {
@@ -692,7 +604,7 @@ fn openai_responses_tool_choice_modes() {
         let body = encode(
             &ChatRequest::new("m")
                 .user("x")
-                .tool(weather_tool())
+                .tool(strict_weather_tool())
                 .tool_choice(choice),
         );
         assert_eq!(body["tool_choice"], expected);
