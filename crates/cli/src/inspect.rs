@@ -14,7 +14,7 @@ pub(crate) fn run(paths: &[PathBuf], format: Format, out: &mut dyn Write) -> io:
     let mut rows = Vec::new();
     for path in &files {
         let name = path.display().to_string();
-        let interactions = match llmvcr::cassette::read_any(path) {
+        let interactions = match llmvcr::cassette::read_recorded(path) {
             Ok(i) => i,
             Err(e) => {
                 failed = true;

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod cassette;
 mod inspect;
+mod tokens;
 
 /// Record, replay and inspect LLM provider traffic.
 #[derive(Debug, Parser)]
@@ -23,6 +25,11 @@ enum Command {
         #[command(subcommand)]
         command: CassetteCommand,
     },
+    /// Count tokens, and check counts against recorded usage.
+    Tokens {
+        #[command(subcommand)]
+        command: tokens::TokensCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -37,6 +44,8 @@ enum CassetteCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    #[command(flatten)]
+    Manage(cassette::ManageCommand),
 }
 
 /// Output formats.
@@ -56,6 +65,10 @@ fn main() -> ExitCode {
         Command::Cassette {
             command: CassetteCommand::Inspect { paths, format },
         } => inspect::run(&paths, format, &mut out),
+        Command::Cassette {
+            command: CassetteCommand::Manage(command),
+        } => cassette::run(command, &mut out),
+        Command::Tokens { command } => tokens::run(command, &mut out),
     };
     match result {
         Ok(code) => code,

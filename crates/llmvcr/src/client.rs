@@ -204,6 +204,10 @@ impl Client {
                 if let Some(inner) = e.downcast_ref::<Error>() {
                     return inner.clone();
                 }
+                if let Some(inner) = e.downcast_ref::<llmvcr_cassette::MiddlewareError>() {
+                    return crate::cassette_layer::to_core_error(inner)
+                        .with_provider(self.endpoint.provider);
+                }
                 Error::new(ErrorKind::Other, format!("{e:#}")).with_provider(self.endpoint.provider)
             }
         }

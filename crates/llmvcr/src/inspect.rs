@@ -320,6 +320,164 @@ fn request_model(url: &str, req: Option<&Value>) -> Option<String> {
     None
 }
 
+/// The user input of a recorded request, provider-neutral: the text of the last
+/// user turn (OpenAI and compatible `messages`, Anthropic `messages`, Responses
+/// `input`, Gemini `contents`, Ollama `messages`), a legacy `prompt`, or the text
+/// of an embeddings `input`. Tool results in that turn show as `[tool result] …`,
+/// other non-text parts as `[image]`, `[document]` and the like. A request whose
+/// user turn has no text shows its instructions (`[instructions] …`). `None` when
+/// the request has no JSON body and no user input.
+///
+/// ```
+/// use llmvcr::cassette::{Body, Headers, RecordedInteraction, RecordedRequest, RecordedResponse};
+///
+/// let body = serde_json::json!({"model": "m", "messages": [
+///     {"role": "user", "content": "first"},
+///     {"role": "assistant", "content": "ok"},
+///     {"role": "user", "content": [{"type": "text", "text": "second"}, {"type": "image"}]},
+/// ]});
+/// let interaction = RecordedInteraction {
+///     request: RecordedRequest {
+///         method: "POST".into(),
+///         uri: "https://api.anthropic.com/v1/messages".into(),
+///         headers: Headers::new(),
+///         body: Body::Json(body),
+///         body_decoded_from: None,
+///     },
+///     response: RecordedResponse {
+///         status: 200,
+///         reason: None,
+///         headers: Headers::new(),
+///         body: Body::Empty,
+///         body_decoded_from: None,
+///     },
+///     recorded_at: None,
+/// };
+/// assert_eq!(llmvcr::inspect::prompt(&interaction).as_deref(), Some("second [image]"));
+/// ```
+pub fn prompt(interaction: &RecordedInteraction) -> Option<String> {
+    let body = interaction.request.body.as_json()?;
+    let text = if let Some(messages) = body.get("messages").and_then(Value::as_array) {
+        last_user_turn(messages, "content")
+    } else if let Some(contents) = body.get("contents").and_then(Value::as_array) {
+        last_user_turn(contents, "parts")
+    } else if let Some(input) = body.get("input") {
+        match input {
+            Value::Array(items) if items.iter().all(Value::is_string) => Some(parts_text(input)),
+            Value::Array(items) => last_user_turn(items, "content"),
+            other => Some(parts_text(other)),
+        }
+    } else if let Some(content) = body.get("content") {
+        // Gemini embedContent and countTokens with one content.
+        content.get("parts").map(parts_text)
+    } else if let Some(requests) = body.get("requests").and_then(Value::as_array) {
+        // Gemini batchEmbedContents.
+        let texts: Vec<String> = requests
+            .iter()
+            .filter_map(|r| r.get("content")?.get("parts").map(parts_text))
+            .collect();
+        Some(texts.join(" | "))
+    } else {
+        body.get("prompt").map(parts_text)
+    };
+    let text = text.map(|t| t.trim().to_string()).unwrap_or_default();
+    if !text.is_empty() {
+        return Some(text);
+    }
+    // No user text: the instructions alone drive the request.
+    let system = [
+        "instructions",
+        "system",
+        "systemInstruction",
+        "system_instruction",
+    ]
+    .iter()
+    .filter_map(|key| body.get(*key))
+    .map(|v| match v.get("parts") {
+        Some(parts) => parts_text(parts),
+        None => parts_text(v),
+    })
+    .find(|t| !t.trim().is_empty())?;
+    Some(format!("[instructions] {}", system.trim()))
+}
+
+/// The text of the last item that is a user turn: `role: user` (or no role, as
+/// Gemini allows), or a tool output item of the Responses API.
+fn last_user_turn(items: &[Value], content_key: &str) -> Option<String> {
+    let turn = items
+        .iter()
+        .rev()
+        .find(|item| match item.get("role").and_then(Value::as_str) {
+            Some(role) => role == "user" || role == "tool",
+            None => item.get(content_key).is_some() || item.get("output").is_some(),
+        })?;
+    if let Some(output) = turn.get("output") {
+        return Some(format!("[tool result] {}", parts_text(output)));
+    }
+    if turn.get("role").and_then(Value::as_str) == Some("tool") {
+        let content = turn.get("content").map(parts_text).unwrap_or_default();
+        return Some(format!("[tool result] {content}"));
+    }
+    turn.get(content_key).map(parts_text)
+}
+
+/// The text of a content value: a string, or a list of parts whose text is
+/// joined with spaces.
+fn parts_text(content: &Value) -> String {
+    match content {
+        Value::String(text) => text.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .map(part_text)
+            .filter(|t| !t.is_empty())
+            .collect::<Vec<_>>()
+            .join(" "),
+        Value::Object(_) => part_text(content),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn part_text(part: &Value) -> String {
+    if let Value::String(text) = part {
+        return text.clone();
+    }
+    if let Some(text) = part.get("text").and_then(Value::as_str) {
+        return text.to_string();
+    }
+    let kind = part.get("type").and_then(Value::as_str).unwrap_or_default();
+    if kind == "tool_result" || kind == "function_call_output" {
+        let inner = part
+            .get("content")
+            .or_else(|| part.get("output"))
+            .map(parts_text)
+            .unwrap_or_default();
+        return format!("[tool result] {inner}");
+    }
+    if let Some(response) = part
+        .get("functionResponse")
+        .or_else(|| part.get("function_response"))
+    {
+        let name = response.get("name").and_then(Value::as_str).unwrap_or("?");
+        let output = response.get("response").map(|r| match r.get("output") {
+            Some(output) => parts_text(output),
+            None => r.to_string(),
+        });
+        return format!("[tool result {name}] {}", output.unwrap_or_default());
+    }
+    if ["inlineData", "fileData", "inline_data", "file_data"]
+        .iter()
+        .any(|key| part.get(*key).is_some())
+    {
+        return "[file]".to_string();
+    }
+    match kind {
+        "" => String::new(),
+        "image_url" | "input_image" | "image" => "[image]".to_string(),
+        other => format!("[{other}]"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

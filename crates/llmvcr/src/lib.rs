@@ -1,5 +1,38 @@
 //! llmvcr: record, replay and fault-inject LLM provider traffic in Rust tests.
 //!
+//! A test gets a client over a cassette in one line. The cassette is named after the
+//! test; `cargo test` replays it offline, and `LLMVCR_MODE=record cargo test` (with
+//! the provider's key in the environment) records it, secrets replaced by
+//! placeholders:
+//!
+//! ```
+//! use llmvcr::{ChatRequest, Endpoint};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> llmvcr::Result<()> {
+//! // In a #[tokio::test], `cassette_client!(Endpoint::openai())` uses
+//! // cassettes/<module path>/<test name>.yaml; here the cassette is named explicitly:
+//! // <CARGO_MANIFEST_DIR>/cassettes/quickstart/capital_of_france.yaml.
+//! let client = llmvcr::cassette_client!(Endpoint::openai(), "quickstart/capital_of_france");
+//!
+//! let request = ChatRequest::new("gpt-4o")
+//!     .system("You are a helpful assistant.")
+//!     .user("What is the capital of France?");
+//! let answer = client.chat(&request).await?;
+//! assert_eq!(answer.text, "The capital of France is Paris.");
+//! assert_eq!(answer.usage.map(|u| u.total_tokens()), Some(32));
+//!
+//! // A request that was never recorded fails, naming the nearest recording and
+//! // the JSON paths where the two differ.
+//! let miss = client.chat(&ChatRequest::new("gpt-4o").user("What about Spain?")).await;
+//! assert_eq!(miss.unwrap_err().kind, llmvcr::ErrorKind::NoMatch);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! See [`testing`] for where cassettes live and how the mode is chosen, and the
+//! [`cassette`] module for the format, matching, and the middleware itself.
+//!
 //! This crate is the façade. It puts provider adapters on a `reqwest-middleware`
 //! stack ([`Client`]), and re-exports the neutral types every part of llmvcr shares.
 //!
@@ -16,8 +49,10 @@
 //! ```
 #![warn(missing_docs, unreachable_pub)]
 
+mod cassette_layer;
 mod client;
 pub mod inspect;
+pub mod testing;
 
 pub use client::{ChatStream, Client, ClientBuilder, PartialError};
 pub use llmvcr_core::{
@@ -35,9 +70,33 @@ pub mod providers {
     pub use llmvcr_providers::*;
 }
 
-/// Cassettes: reading recordings (VCR.py YAML, vcr-cassette JSON).
+/// Cassettes: format v1, secrets, recordings in other formats.
 pub mod cassette {
     pub use llmvcr_cassette::*;
+}
+
+/// The secret rules for cassettes: generic HTTP credentials plus every
+/// provider's credential headers, query parameters and key prefixes, from
+/// [`llmvcr_providers::rules`]. The CLI and the recording layer use these for
+/// redaction and scanning.
+///
+/// ```
+/// let rules = llmvcr::cassette_rules();
+/// assert!(rules.headers.iter().any(|h| h == "x-goog-api-key"));
+/// assert!(rules.query_params.iter().any(|q| q == "key"));
+/// assert!(rules.key_prefixes.iter().any(|p| p == "sk-ant-"));
+/// assert!(rules.env_suffixes.iter().any(|s| s == "_API_KEY"));
+/// ```
+#[must_use]
+pub fn cassette_rules() -> llmvcr_cassette::SecretRules {
+    use llmvcr_providers::rules::{CREDENTIAL_QUERY_PARAMS, KEY_PREFIXES, SECRET_HEADERS};
+    let strings = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect();
+    llmvcr_cassette::SecretRules::generic().merge(llmvcr_cassette::SecretRules {
+        headers: strings(SECRET_HEADERS),
+        query_params: strings(CREDENTIAL_QUERY_PARAMS),
+        key_prefixes: strings(KEY_PREFIXES),
+        env_suffixes: Vec::new(),
+    })
 }
 
 #[cfg(doctest)]

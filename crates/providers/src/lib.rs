@@ -41,6 +41,7 @@ pub mod gemini;
 pub mod ollama;
 pub mod openai_chat;
 pub mod openai_responses;
+pub mod rules;
 
 pub use adapter::{Adapter, StreamDecoder, WireRequest, adapter_for, adapter_for_wire};
 pub use detect::{Api, detect_api, detect_provider, detect_wire_api};

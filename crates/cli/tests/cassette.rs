@@ -1,0 +1,391 @@
+//! `llmvcr cassette import | export | lint | show | diff`, and `inspect` on
+//! format v1, run as a user runs them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn llmvcr() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_llmvcr"));
+    // The children see no secret variable unless a test sets one.
+    for (name, _) in std::env::vars_os() {
+        let upper = name.to_string_lossy().to_ascii_uppercase();
+        if ["_API_KEY", "_TOKEN", "_SECRET"]
+            .iter()
+            .any(|s| upper.ends_with(s))
+        {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+fn repo(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("llmvcr-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+fn run(command: &mut Command) -> (Option<i32>, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().unwrap();
+    (status.code(), text(&stdout), text(&stderr))
+}
+
+const TOOL_STREAM: &str = "anthropic/simonw__llm-anthropic__cassettes__test_anthropic__test_stream_events_tool_calls.yaml";
+
+const SECRET_VALUE: &str = "live-value-0123456789";
+
+/// A VCR.py cassette with credentials where providers put them.
+fn vcrpy_with_credentials() -> String {
+    format!(
+        r#"interactions:
+- request:
+    body: '{{"contents": [{{"role": "user", "parts": [{{"text": "token {SECRET_VALUE}"}}]}}]}}'
+    headers:
+      Authorization:
+      - Bearer {SECRET_VALUE}
+      x-api-key:
+      - any-key-at-all
+      x-goog-api-key:
+      - {SECRET_VALUE}
+      Cookie:
+      - session=abc123; theme=dark
+    method: POST
+    uri: https://generativelanguage.googleapis.com/v1beta/models/m:generateContent?key={SECRET_VALUE}&alt=json
+  response:
+    body:
+      string: '{{"candidates": [{{"content": {{"parts": [{{"text": "hello"}}]}}}}]}}'
+    headers:
+      Content-Type:
+      - application/json
+      Set-Cookie:
+      - id=42; Path=/; HttpOnly
+    status:
+      code: 200
+      message: OK
+version: 1
+"#
+    )
+}
+
+#[test]
+fn import_converts_redacts_and_names_outputs_after_their_sources() {
+    let dir = temp("import");
+    let source = dir.join("creds.yaml");
+    std::fs::write(&source, vcrpy_with_credentials()).unwrap();
+    let json_source = repo("crates/cassette/tests/data/vcr_cassette.json");
+    let out_dir = dir.join("out");
+    let (code, stdout, stderr) = run(llmvcr()
+        .args(["cassette", "import"])
+        .arg(&source)
+        .arg(&json_source)
+        .arg("--out")
+        .arg(&out_dir)
+        .env("DEMO_API_KEY", SECRET_VALUE));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("creds.yaml ("), "{stdout}");
+    let written = std::fs::read_to_string(out_dir.join("creds.yaml")).unwrap();
+    assert!(written.starts_with("llmvcr: 1\n"), "{written}");
+    assert!(!written.contains(SECRET_VALUE), "{written}");
+    for expected in [
+        "authorization: Bearer <DEMO_API_KEY>",
+        "x-api-key: <REDACTED>",
+        "x-goog-api-key: <DEMO_API_KEY>",
+        "cookie: session=<REDACTED>; theme=<REDACTED>",
+        "set-cookie: id=<REDACTED>; Path=/; HttpOnly",
+        "key=<DEMO_API_KEY>&alt=json",
+        "text: token <DEMO_API_KEY>",
+    ] {
+        assert!(written.contains(expected), "{expected} not in\n{written}");
+    }
+    // A JSON source becomes a `.yaml` file.
+    let converted = std::fs::read_to_string(out_dir.join("vcr_cassette.yaml")).unwrap();
+    assert!(converted.contains("format: sse"), "{converted}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn import_refuses_a_key_it_cannot_place_and_writes_nothing() {
+    let dir = temp("refuse");
+    let source = dir.join("leaky.yaml");
+    let leaky = vcrpy_with_credentials().replace(
+        "\"text\": \"hello\"",
+        "\"text\": \"use sk-proj-Abc123def456GHI789jkl012\"",
+    );
+    std::fs::write(&source, leaky).unwrap();
+    let (code, _, stderr) = run(llmvcr()
+        .args(["cassette", "import"])
+        .arg(&source)
+        .arg("--out")
+        .arg(dir.join("out")));
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("leaky.yaml"), "{stderr}");
+    assert!(
+        stderr.contains("interaction 0, response.body.json.candidates[0].content.parts[0].text"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Abc123def456"), "{stderr}");
+    assert!(!dir.join("out/leaky.yaml").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_committed_cassettes_are_what_import_produces() {
+    let dir = temp("reproduce");
+    for provider in [
+        "anthropic",
+        "azure",
+        "gemini",
+        "groq",
+        "mistral",
+        "openai",
+        "openrouter",
+    ] {
+        let out = dir.join(provider);
+        let (code, _, stderr) = run(llmvcr()
+            .args(["cassette", "import"])
+            .arg(repo(&format!("cassettes/real/{provider}")))
+            .arg("--out")
+            .arg(&out));
+        assert_eq!(code, Some(0), "{stderr}");
+        let mut names: Vec<_> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        let mut committed: Vec<_> = std::fs::read_dir(repo(&format!("cassettes/{provider}")))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        committed.sort();
+        assert_eq!(names, committed, "{provider}");
+        for name in names {
+            let fresh = std::fs::read(out.join(&name)).unwrap();
+            let kept = std::fs::read(repo("cassettes").join(provider).join(&name)).unwrap();
+            assert!(
+                fresh == kept,
+                "{provider}/{} differs",
+                name.to_string_lossy()
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn lint_passes_the_repository_and_names_every_finding() {
+    let (code, stdout, stderr) = run(llmvcr().args(["cassette", "lint"]).arg(repo("cassettes")));
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("no findings"), "{stdout}");
+
+    let dir = temp("lint");
+    // A v1 cassette, a VCR.py one and a vcr-cassette one, each with a key.
+    let v1 = "llmvcr: 1\ninteractions:\n- request:\n    method: GET\n    url: https://x/a\n  response:\n    status: 200\n- request:\n    method: POST\n    url: https://x/b\n    headers:\n      x-note: gsk_0123456789abcdefABCDEFxyz\n  response:\n    status: 200\n";
+    std::fs::write(dir.join("v1.yaml"), v1).unwrap();
+    std::fs::write(
+        dir.join("vcr.yaml"),
+        vcrpy_with_credentials().replace(SECRET_VALUE, "AIzaSyA0123456789abcdefghijklmnopqrs"),
+    )
+    .unwrap();
+    let json = std::fs::read_to_string(repo("crates/cassette/tests/data/vcr_cassette.json"))
+        .unwrap()
+        .replace(
+            "\"Accept\": [\"application/json\"]",
+            "\"Accept\": [\"application/json\"], \"Authorization\": [\"Bearer abcdefgh12345678ijkl\"]",
+        );
+    std::fs::write(dir.join("rvcr.json"), json).unwrap();
+    std::fs::write(
+        dir.join("broken.yaml"),
+        "llmvcr: 1\ninteractions:\n- request: {}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("notes.txt"),
+        "sk-ignored-because-not-a-cassette-0123",
+    )
+    .unwrap();
+    let (code, stdout, _) = run(llmvcr().args(["cassette", "lint"]).arg(&dir));
+    assert_eq!(code, Some(1), "{stdout}");
+    let line = |needle: &str| {
+        assert!(
+            stdout.lines().any(|l| l.contains(needle)),
+            "{needle} not in\n{stdout}"
+        );
+    };
+    line(
+        "v1.yaml: interaction 1: request.headers.x-note: possible secret, key prefix `gsk_` (gsk_…)",
+    );
+    line("vcr.yaml: interaction 0: request.url: possible secret, key prefix `AIza`");
+    line("vcr.yaml: interaction 0: request.headers.x-goog-api-key");
+    line("vcr.yaml: interaction 0: request.body.json.contents[0].parts[0].text");
+    line("rvcr.json: interaction 0: request.headers.authorization: possible secret, bearer token");
+    line("broken.yaml:3:");
+    line("missing field `method`");
+    assert!(!stdout.contains("notes.txt"));
+    assert!(!stdout.contains("0123456789abcdef"), "{stdout}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn show_prints_request_status_prompt_answer_and_tokens() {
+    let (code, stdout, stderr) = run(llmvcr()
+        .args(["cassette", "show"])
+        .arg(repo(&format!("cassettes/{TOOL_STREAM}"))));
+    assert_eq!(code, Some(0), "{stderr}");
+    for expected in [
+        ": 1 interaction",
+        "#0 POST https://api.anthropic.com/v1/messages",
+        "200  anthropic  messages",
+        "stream: ",
+        "prompt: ",
+        "answer: ",
+        "pelican_name_generator(",
+        "tokens: 543 in,",
+        "finish: tool_use",
+    ] {
+        assert!(stdout.contains(expected), "{expected} not in\n{stdout}");
+    }
+    // Any format: the VCR.py original shows the same interaction.
+    let (_, original, _) = run(llmvcr()
+        .args(["cassette", "show"])
+        .arg(repo(&format!("cassettes/real/{TOOL_STREAM}"))));
+    let body = |s: &str| s.lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(body(&original), body(&stdout));
+}
+
+#[test]
+fn diff_compares_by_interaction_and_json_path() {
+    let a = repo(&format!("cassettes/{TOOL_STREAM}"));
+    let (code, stdout, _) = run(llmvcr().args(["cassette", "diff"]).arg(&a).arg(&a));
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("same: 1 interactions"), "{stdout}");
+    // The VCR.py original holds the same data, but for the cookie import redacted.
+    let original = repo(&format!("cassettes/real/{TOOL_STREAM}"));
+    let (code, stdout, _) = run(llmvcr().args(["cassette", "diff"]).arg(&a).arg(&original));
+    assert_eq!(code, Some(1), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert!(
+        lines[0].starts_with("#0 response.headers.set-cookie: \"_cfuvid=<REDACTED>; HttpOnly;"),
+        "{stdout}"
+    );
+
+    let dir = temp("diff");
+    let changed = std::fs::read_to_string(&a)
+        .unwrap()
+        .replace("    status: 200", "    status: 529")
+        .replace("max_tokens: 8192", "max_tokens: 100");
+    let b = dir.join("b.yaml");
+    std::fs::write(&b, changed).unwrap();
+    let (code, stdout, _) = run(llmvcr().args(["cassette", "diff"]).arg(&a).arg(&b));
+    assert_eq!(code, Some(1), "{stdout}");
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        [
+            "#0 request.body.json.max_tokens: 8192 -> 100",
+            "#0 response.status: 200 -> 529",
+        ]
+    );
+    let (code, _, stderr) = run(llmvcr()
+        .args(["cassette", "diff"])
+        .arg(&a)
+        .arg(dir.join("absent.yaml")));
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("absent.yaml"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `inspect --format json` rows without the `file` key.
+fn inspect_rows(path: &Path) -> Vec<serde_json::Value> {
+    let (code, stdout, stderr) = run(llmvcr()
+        .args(["cassette", "inspect", "--format", "json"])
+        .arg(path));
+    assert_eq!(code, Some(0), "{stderr}");
+    stdout
+        .lines()
+        .map(|l| {
+            let mut row: serde_json::Value = serde_json::from_str(l).unwrap();
+            row.as_object_mut().unwrap().remove("file");
+            row
+        })
+        .collect()
+}
+
+#[test]
+fn inspect_reads_format_v1_the_same_as_the_original() {
+    for provider in ["anthropic", "gemini", "openrouter"] {
+        let v1 = inspect_rows(&repo(&format!("cassettes/{provider}")));
+        let original = inspect_rows(&repo(&format!("cassettes/real/{provider}")));
+        assert!(!v1.is_empty());
+        assert_eq!(v1, original, "{provider}");
+    }
+}
+
+#[test]
+fn export_writes_vcrpy_that_reads_back_the_same() {
+    let dir = temp("export");
+    let (code, stdout, stderr) = run(llmvcr()
+        .args(["cassette", "export"])
+        .arg(repo("cassettes/gemini"))
+        .args(["--to", "vcrpy", "--out"])
+        .arg(&dir));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("interactions)"), "{stdout}");
+    let exported = std::fs::read_to_string(
+        dir.join("simonw__llm-gemini__cassettes__test_gemini__test_prompt.yaml"),
+    )
+    .unwrap();
+    assert!(
+        exported.starts_with("interactions:\n- request:\n    body: "),
+        "{exported}"
+    );
+    assert!(exported.contains("    status:\n      code: 200\n      message: OK\n"));
+    assert!(exported.ends_with("version: 1\n"));
+    assert_eq!(inspect_rows(&dir), inspect_rows(&repo("cassettes/gemini")));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn show_finds_a_prompt_in_every_real_interaction() {
+    for provider in [
+        "anthropic",
+        "azure",
+        "gemini",
+        "groq",
+        "mistral",
+        "openai",
+        "openrouter",
+    ] {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(repo(&format!("cassettes/{provider}")))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for file in files {
+            let (code, stdout, stderr) = run(llmvcr().args(["cassette", "show"]).arg(&file));
+            assert_eq!(code, Some(0), "{stderr}");
+            let interactions = stdout.lines().filter(|l| l.starts_with('#')).count();
+            let prompts = stdout
+                .lines()
+                .filter(|l| l.starts_with("   prompt: "))
+                .count();
+            assert!(interactions > 0);
+            assert_eq!(prompts, interactions, "{}\n{stdout}", file.display());
+        }
+    }
+}
