@@ -10,6 +10,10 @@
 //! size does the same work apart from the lookup.
 //!
 //! - `replay/<n>`: one request, from building it to reading the whole response body.
+//!   The request is sent as recorded (compact JSON, keys in recorded order), as a
+//!   client built on serde_json sends it.
+//! - `replay_canonical/<n>`: the same request pretty-printed, so llmvcr matches it
+//!   by its canonical form (reqwest-vcr cannot match it).
 //! - `cassette_load/<n>`: reading the cassette file and getting a middleware ready
 //!   to replay (llmvcr: YAML parse and index; reqwest-vcr: JSON parse).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -347,6 +351,26 @@ fn replay(c: &mut Criterion) {
         });
         g.bench_function("floor", |b| {
             b.iter(|| rt.block_on(ask(&bottom, &url, &request)))
+        });
+        g.finish();
+
+        // The same request pretty-printed: not byte-equal to the recording, so
+        // llmvcr canonicalises it (reqwest-vcr compares bodies as strings and
+        // cannot match it at all).
+        let pretty = Bytes::from(serde_json::to_vec_pretty(&last.body).unwrap());
+        let got = rt.block_on(ask(&ours, &url, &pretty));
+        assert_eq!(
+            serde_json::from_slice::<Value>(&got).unwrap(),
+            serde_json::from_slice::<Value>(&want).unwrap()
+        );
+        let mut g = c.benchmark_group(format!("replay_canonical/{n}"));
+        g.measurement_time(Duration::from_secs(3))
+            .warm_up_time(Duration::from_secs(1));
+        g.bench_function("llmvcr", |b| {
+            b.iter(|| rt.block_on(ask(&ours, &url, &pretty)))
+        });
+        g.bench_function("floor", |b| {
+            b.iter(|| rt.block_on(ask(&bottom, &url, &pretty)))
         });
         g.finish();
 

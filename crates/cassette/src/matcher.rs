@@ -941,7 +941,7 @@ impl<'r> LazyRequest<'r> {
     pub(crate) fn get(&self) -> &Request {
         match self {
             LazyRequest::Ready(request) => request,
-            LazyRequest::Later { cell, build } => cell.get_or_init(|| build()),
+            LazyRequest::Later { cell, build } => cell.get_or_init(*build),
         }
     }
 }

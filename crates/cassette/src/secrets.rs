@@ -423,8 +423,11 @@ impl Redactor {
         match pair.split_once('=') {
             Some((name, cookie)) => {
                 let trimmed = cookie.trim();
+                // The name is not a credential, but a secret value may still
+                // appear in it.
+                let name = self.redact_text(name);
                 if trimmed.is_empty() || is_placeholder(trimmed) {
-                    pair.to_owned()
+                    format!("{name}={cookie}")
                 } else {
                     format!("{name}={}", self.placeholder_for(trimmed))
                 }

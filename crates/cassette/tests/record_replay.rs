@@ -838,3 +838,49 @@ async fn miss_reason_is_typed() {
     assert_eq!(nearest.index, 0);
     assert!(nearest.total_differences >= 3);
 }
+
+#[tokio::test]
+async fn gzip_responses_are_stored_decoded() {
+    use std::io::Write as _;
+    let dir = dir("gzip");
+    let file = dir.join("gzip.yaml");
+    let body = json!({"answer": "compressed"});
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder
+        .write_all(serde_json::to_string(&body).unwrap().as_bytes())
+        .unwrap();
+    let packed = encoder.finish().unwrap();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-encoding", "gzip")
+                .set_body_raw(packed.clone(), "application/json"),
+        )
+        .mount(&server)
+        .await;
+    let recorder = client(cassette(&file, Mode::Record).build().unwrap());
+    let live = send_chat(&recorder, &server.uri(), "/v1/chat", "hi")
+        .await
+        .unwrap();
+    assert_eq!(live.headers().get("content-encoding").unwrap(), "gzip");
+    assert_eq!(
+        live.bytes().await.unwrap().to_vec(),
+        packed,
+        "the caller gets the wire bytes"
+    );
+    let recorded = load(&file).unwrap();
+    let response = &recorded.interactions[0].response;
+    assert_eq!(
+        response.body,
+        Some(llmvcr_cassette::format::Body::Json(body.clone()))
+    );
+    assert!(response.headers.get("content-encoding").is_none());
+
+    let replayer = client(cassette(&file, Mode::Replay).build().unwrap());
+    let replayed = send_chat(&replayer, &server.uri(), "/v1/chat", "hi")
+        .await
+        .unwrap();
+    assert!(replayed.headers().get("content-encoding").is_none());
+    assert_eq!(replayed.json::<Value>().await.unwrap(), body);
+}

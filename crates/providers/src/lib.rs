@@ -37,6 +37,7 @@ mod frames;
 mod wire;
 
 pub mod anthropic;
+pub mod fault_templates;
 pub mod gemini;
 pub mod ollama;
 pub mod openai_chat;
