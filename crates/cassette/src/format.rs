@@ -251,8 +251,20 @@ impl HeaderList {
 
 impl Serialize for HeaderList {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        // A name that appears in several entries is written once, with all its
+        // values in order: YAML mappings cannot repeat a key.
+        let mut merged: Vec<(&str, Vec<&String>)> = Vec::with_capacity(self.0.len());
         for (name, values) in &self.0 {
+            match merged
+                .iter_mut()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            {
+                Some((_, all)) => all.extend(values),
+                None => merged.push((name.as_str(), values.iter().collect())),
+            }
+        }
+        let mut map = serializer.serialize_map(Some(merged.len()))?;
+        for (name, values) in &merged {
             match values.as_slice() {
                 [one] => map.serialize_entry(name, one)?,
                 many => map.serialize_entry(name, many)?,
@@ -303,6 +315,11 @@ impl<'de> Deserialize<'de> for HeaderList {
                 let mut list = HeaderList::default();
                 while let Some((name, value)) = access.next_entry::<String, Value>()? {
                     let values = values(&name, value)?;
+                    if list.0.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+                        return Err(de::Error::custom(format!(
+                            "duplicate header `{name}`: list all its values under one key"
+                        )));
+                    }
                     list.0.push((name, values));
                 }
                 Ok(list)
@@ -310,5 +327,31 @@ impl<'de> Deserialize<'de> for HeaderList {
         }
 
         deserializer.deserialize_any(HeaderVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_header_names_are_written_once() {
+        let headers = HeaderList(vec![
+            ("set-cookie".into(), vec!["a=<REDACTED>".into()]),
+            ("x-one".into(), vec!["1".into()]),
+            ("Set-Cookie".into(), vec!["b=<REDACTED>".into()]),
+        ]);
+        let yaml = yaml_serde::to_string(&headers).unwrap();
+        let back: HeaderList = yaml_serde::from_str(&yaml).unwrap();
+        assert_eq!(
+            back.0,
+            vec![
+                (
+                    "set-cookie".to_string(),
+                    vec!["a=<REDACTED>".to_string(), "b=<REDACTED>".to_string()]
+                ),
+                ("x-one".to_string(), vec!["1".to_string()]),
+            ]
+        );
     }
 }

@@ -237,7 +237,10 @@
 //! The cassette is indexed once ([`Index`]): a hash map from key to the
 //! interactions with that key, each with a cursor. A lookup canonicalises the
 //! request (linear in its size) and does one hash lookup; it never scans the
-//! cassette. Identical requests are answered in recorded order. Once all of
+//! cassette. A request sent byte for byte as recorded (a client serialising the
+//! same JSON the same way) is found by a digest of its bytes, without
+//! canonicalising it; that shortcut can only find the interaction the full key
+//! would. Identical requests are answered in recorded order. Once all of
 //! them are played, another one is a miss ("already played"), or, with
 //! [`MatchRules::allow_repeats`], is answered by the last of them again: the
 //! last answer is the state a polling or retrying client converges on.

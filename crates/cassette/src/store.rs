@@ -34,25 +34,39 @@ const IN_MEMORY: &str = "(cassette)";
 ///   of the interaction that holds it.
 pub fn parse(text: &str, source: &str) -> Result<Cassette> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let doc: yaml_serde::Value = yaml_serde::from_str(text).map_err(|err| {
-        let location = err.location();
-        CassetteError::Syntax {
-            file: source.to_owned(),
-            line: location.as_ref().map(yaml_serde::Location::line),
-            column: location.as_ref().map(yaml_serde::Location::column),
-            message: strip_position(&err.to_string()),
+    // One typed parse on the happy path. Only when it fails is the text parsed
+    // again, untyped, to tell bad YAML and a wrong version from a schema error.
+    let cassette: Cassette = match yaml_serde::from_str(text) {
+        Ok(cassette) => cassette,
+        Err(schema_err) => {
+            let doc: yaml_serde::Value = yaml_serde::from_str(text).map_err(|err| {
+                let location = err.location();
+                CassetteError::Syntax {
+                    file: source.to_owned(),
+                    line: location.as_ref().map(yaml_serde::Location::line),
+                    column: location.as_ref().map(yaml_serde::Location::column),
+                    message: strip_position(&err.to_string()),
+                }
+            })?;
+            check_version(&doc, source)?;
+            let location = schema_err.location();
+            return Err(CassetteError::Schema {
+                file: source.to_owned(),
+                line: location.as_ref().map(yaml_serde::Location::line),
+                column: location.as_ref().map(yaml_serde::Location::column),
+                message: strip_position(&schema_err.to_string()),
+            });
         }
-    })?;
-    check_version(&doc, source)?;
-    let cassette: Cassette = yaml_serde::from_str(text).map_err(|err| {
-        let location = err.location();
-        CassetteError::Schema {
+    };
+    if cassette.llmvcr != FORMAT_VERSION {
+        return Err(CassetteError::Version {
             file: source.to_owned(),
-            line: location.as_ref().map(yaml_serde::Location::line),
-            column: location.as_ref().map(yaml_serde::Location::column),
-            message: strip_position(&err.to_string()),
-        }
-    })?;
+            found: format!(
+                "found `llmvcr: {}`, and this llmvcr reads format version {FORMAT_VERSION}",
+                cassette.llmvcr
+            ),
+        });
+    }
     validate(&cassette, text, source)?;
     Ok(cassette)
 }

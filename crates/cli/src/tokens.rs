@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use llmvcr_tokens::{Encoding, ModelFamily, PromptCount, count_openai_request, encoding_for_model};
+use llmvcr::tokens::{
+    Encoding, ModelFamily, PromptCount, count_openai_request, encoding_for_model,
+};
 use serde_json::Value;
 
 use crate::expand_paths;

@@ -102,3 +102,9 @@ pub fn cassette_rules() -> llmvcr_cassette::SecretRules {
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
+
+/// Exact token counting (`o200k_base`, `cl100k_base`), chat overhead, and estimators
+/// for providers without an offline tokenizer.
+pub mod tokens {
+    pub use llmvcr_tokens::*;
+}
