@@ -1,0 +1,218 @@
+//! The scenario file format.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use llmvcr::{ChatRequest, Provider};
+use llmvcr_faults::FaultPlan;
+use llmvcr_router::{BreakerState, RateLimit, RouterPolicy};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::error::ScenarioError;
+
+/// One scenario file: a request, the targets it may go to, the router policy, the
+/// faults injected and what must come out. See the [crate docs](crate) for the
+/// format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// The scenario's name, shown in reports.
+    pub name: String,
+    /// A free-text description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The neutral request. Its `model` is replaced by each target's model.
+    pub request: ChatRequest,
+    /// The chain of targets, in order.
+    pub targets: Vec<TargetSpec>,
+    /// The router policy. Absent: the default policy.
+    #[serde(default)]
+    pub policy: RouterPolicy,
+    /// The faults injected. Absent: none.
+    #[serde(default)]
+    pub faults: FaultPlan,
+    /// What must come out.
+    pub expect: Expect,
+}
+
+/// One target of the chain, and the cassette that answers for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSpec {
+    /// The target's name: used by fault selectors (`when: {target: ...}`) and in
+    /// expectations.
+    pub name: String,
+    /// The provider: `openai`, `anthropic`, `gemini`, `openrouter`, `groq`,
+    /// `mistral`, `ollama` or `lmstudio`.
+    pub provider: String,
+    /// The model sent to this target.
+    pub model: String,
+    /// The cassette (format v1) that replays this target's traffic, relative to the
+    /// scenario file.
+    pub cassette: PathBuf,
+    /// The model's context window in tokens, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_window: Option<u64>,
+    /// The target's rate limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// The expectations checked after the run. Every field but `outcome` is optional;
+/// an absent one is not checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// `success`, or the snake-case error kind of the failure (`rate_limited`,
+    /// `quota_exceeded`, `overloaded`, `network`, `timeout`, `budget`, ...).
+    pub outcome: String,
+    /// The target that served the response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served_by: Option<String>,
+    /// Attempts per target name (skips and refusals are not attempts).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attempts: BTreeMap<String, usize>,
+    /// The least virtual time the call may take (`"20s"`, `"1m30s"`, or
+    /// milliseconds).
+    #[serde(
+        default,
+        deserialize_with = "opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub elapsed_min: Option<Duration>,
+    /// The most virtual time the call may take.
+    #[serde(
+        default,
+        deserialize_with = "opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub elapsed_max: Option<Duration>,
+    /// The most the call may cost, in USD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_max_usd: Option<f64>,
+    /// The least the call may cost, in USD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_min_usd: Option<f64>,
+    /// A string the final text must contain (the partial text on a failure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_contains: Option<String>,
+    /// Breaker states per target name after the call: `closed`, `open` or
+    /// `half_open`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub breaker: BTreeMap<String, BreakerState>,
+}
+
+struct DurationVisitor;
+
+impl serde::de::Visitor<'_> for DurationVisitor {
+    type Value = Duration;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a duration such as \"250ms\", \"20s\", \"1m30s\", or milliseconds")
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, ms: u64) -> Result<Duration, E> {
+        Ok(Duration::from_millis(ms))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, ms: i64) -> Result<Duration, E> {
+        u64::try_from(ms)
+            .map(Duration::from_millis)
+            .map_err(|_| E::custom(format!("{ms} is not a duration: it is negative")))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Duration, E> {
+        llmvcr_router::parse_duration(text).map_err(E::custom)
+    }
+}
+
+struct DurationSpec(Duration);
+
+impl<'de> Deserialize<'de> for DurationSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<DurationSpec, D::Error> {
+        d.deserialize_any(DurationVisitor).map(DurationSpec)
+    }
+}
+
+fn opt_duration<'de, D>(d: D) -> Result<Option<Duration>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Ok(Option::<DurationSpec>::deserialize(d)?.map(|s| s.0))
+}
+
+impl Scenario {
+    /// Parses and validates a scenario. `file` names the file in errors.
+    pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
+        let scenario: Scenario = yaml_serde::from_str(text).map_err(|e| ScenarioError::Parse {
+            file: file.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        scenario.validate(file)?;
+        Ok(scenario)
+    }
+
+    /// Reads and parses the scenario file at `path`.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Io {
+            file: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        Scenario::parse(&text, path)
+    }
+
+    fn validate(&self, file: &Path) -> Result<(), ScenarioError> {
+        let invalid = |field: String, message: String| ScenarioError::Invalid {
+            file: file.to_path_buf(),
+            field,
+            message,
+        };
+        if self.targets.is_empty() {
+            return Err(invalid(
+                "targets".into(),
+                "at least one target is needed".into(),
+            ));
+        }
+        for (i, t) in self.targets.iter().enumerate() {
+            if Provider::from_name(&t.provider).is_none_or(|p| p == Provider::Unknown) {
+                return Err(invalid(
+                    format!("targets[{i}].provider"),
+                    format!("unknown provider `{}`", t.provider),
+                ));
+            }
+            if self.targets[..i].iter().any(|o| o.name == t.name) {
+                return Err(invalid(
+                    format!("targets[{i}].name"),
+                    format!("duplicate target name `{}`", t.name),
+                ));
+            }
+        }
+        let known = |name: &str| self.targets.iter().any(|t| t.name == name);
+        let check_names = |field: &str, names: Vec<&String>| {
+            for name in names {
+                if !known(name) {
+                    return Err(invalid(
+                        format!("expect.{field}.{name}"),
+                        format!("`{name}` is not a target of this scenario"),
+                    ));
+                }
+            }
+            Ok(())
+        };
+        check_names("attempts", self.expect.attempts.keys().collect())?;
+        check_names("breaker", self.expect.breaker.keys().collect())?;
+        if let Some(served) = &self.expect.served_by
+            && !known(served)
+        {
+            return Err(invalid(
+                "expect.served_by".into(),
+                format!("`{served}` is not a target of this scenario"),
+            ));
+        }
+        self.faults
+            .validate()
+            .map_err(|e| invalid("faults".into(), e.to_string()))?;
+        Ok(())
+    }
+}

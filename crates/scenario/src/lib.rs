@@ -1,0 +1,122 @@
+//! Scenario files: a request, a chain of targets replayed from cassettes, a router
+//! policy, injected faults, and the expectations the outcome must meet, run in tokio
+//! virtual time.
+//!
+//! ```no_run
+//! use std::path::{Path, PathBuf};
+//!
+//! let report = llmvcr_scenario::run_file(Path::new("scenarios/openai_429_retry_after.yaml"))?;
+//! assert!(report.passed, "{:?}", report.failures);
+//!
+//! for result in llmvcr_scenario::run_paths(&[PathBuf::from("scenarios")]) {
+//!     match result {
+//!         Ok(report) if report.passed => println!("PASS {}", report.name),
+//!         Ok(report) => println!("FAIL {}: {}", report.name, report.failures.join("; ")),
+//!         Err(error) => println!("ERROR {error}"),
+//!     }
+//! }
+//! # Ok::<(), llmvcr_scenario::ScenarioError>(())
+//! ```
+//!
+//! # How a scenario runs
+//!
+//! For each target, a [`llmvcr::Client`] for the target's provider is built over
+//! this HTTP stack, outermost first:
+//!
+//! 1. a layer that sets the [`FaultContext`](llmvcr_faults::FaultContext) of each
+//!    request: the target's `name` and the router's attempt number for it;
+//! 2. one [`FaultMiddleware`](llmvcr_faults::FaultMiddleware) shared by every target,
+//!    running the scenario's `faults`;
+//! 3. the cassette middleware, in replay mode over the target's cassette, with the
+//!    provider matching rules (volatile fields ignored) and repeats allowed, so a
+//!    retried request is answered again by its recording. A request that matches no
+//!    recording fails with `no_match`; nothing ever reaches the network.
+//!
+//! The request's `model` is replaced by each target's `model`, and the request is
+//! always sent streaming. An [`llmvcr_router::Router`] routes it over the chain
+//! with the scenario's `policy`, pricing worst cases (for the budget) and reported
+//! usage from the embedded [cost catalog](llmvcr_cost::Catalog::embedded). The call
+//! runs on a current-thread tokio runtime with the clock paused: backoffs, retry
+//! afters, latencies and stalls take virtual time only. Then every expectation is
+//! checked, and the [`ScenarioReport`] lists each one missed, with what happened
+//! instead.
+//!
+//! # The format
+//!
+//! A complete example, with every field (run as a test, from `scenarios/`):
+//!
+//! ```yaml
+//! name: openai 429 with retry-after, then success   # required
+//! description: free text                             # optional
+//!
+//! request:                  # required: an llmvcr ChatRequest
+//!   model: any              # replaced by each target's model
+//!   messages:
+//!     - role: user          # system | user | assistant | tool
+//!       content: What is the capital of Mexico?
+//!   # optional: max_tokens, temperature, top_p, stop, tools, ... (they change the
+//!   # request body, which must match the cassette's recording)
+//!
+//! targets:                  # required, at least one, in chain order
+//!   - name: primary         # unique; used by `faults` and `expect`
+//!     provider: openai      # openai | anthropic | gemini | openrouter | groq | mistral | ollama | lmstudio
+//!     model: gpt-4o
+//!     cassette: cassettes/openai_capital_of_mexico.yaml   # relative to this file
+//!     context_window: 128000                 # optional, tokens
+//!     rate_limit:                            # optional
+//!       requests_per_minute: 60
+//!       tokens_per_minute: 100000
+//!       burst: 1
+//!   - name: backup
+//!     provider: anthropic
+//!     model: claude-haiku-4-5-20251001
+//!     cassette: cassettes/anthropic_say_hello.yaml
+//!
+//! policy:                   # optional: an llmvcr_router::RouterPolicy
+//!   retry: { max_attempts: 3, base: 500ms, cap: 30s, jitter: none, max_retry_after: 60s, seed: 1 }
+//!   max_total_attempts: 10
+//!   timeouts: { connect: 10s, first_token: 30s, idle: 15s, total: 5m }
+//!   breaker: { failure_threshold: 5, cooldown: 30s, half_open_probes: 1 }
+//!   budget: { max_usd: 1.0 }  # refuses an attempt whose worst-case cost does not fit
+//!
+//! faults:                   # optional: an llmvcr_faults::FaultPlan
+//!   seed: 7
+//!   rules:
+//!     - when: { target: primary, attempt: 1 }   # target: the target's name
+//!       fault:
+//!         kind: status      # status | latency | stall | cut | error_event | malformed | reset
+//!         status: 429
+//!         headers: [[retry-after, "20"]]
+//!         body: '{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}'
+//!       times: 1            # optional limit
+//!
+//! expect:                   # required
+//!   outcome: success        # or an error kind: rate_limited, quota_exceeded, overloaded,
+//!                           # server, timeout, network, budget, decode, no_match, ...
+//!   served_by: primary      # optional
+//!   attempts: { primary: 2, backup: 0 }     # optional, per target
+//!   elapsed_min: 20s        # optional, virtual time ("250ms", "1m30s", or ms)
+//!   elapsed_max: 21s
+//!   cost_min_usd: 0.00001   # optional, priced from the reported usage
+//!   cost_max_usd: 0.001
+//!   text_contains: Mexico City   # optional; the partial text when the call failed
+//!   breaker: { primary: closed } # optional: closed | open | half_open
+//! ```
+//!
+//! Unknown fields are errors. A bad file gives a [`ScenarioError`] naming the file
+//! and the field, such as `scenarios/x.yaml: targets[0]: unknown field `modle`,
+//! expected one of ...`.
+//!
+//! The cassettes under `scenarios/cassettes/` pair responses copied from real
+//! recordings (`cassettes/<provider>/`) with the exact request the llmvcr adapter
+//! sends for the scenario's request, so they replay without a miss.
+#![warn(missing_docs, unreachable_pub)]
+#![forbid(unsafe_code)]
+
+mod error;
+mod format;
+mod run;
+
+pub use error::ScenarioError;
+pub use format::{Expect, Scenario, TargetSpec};
+pub use run::{ScenarioReport, run_file, run_paths, run_scenario, scenario_files};

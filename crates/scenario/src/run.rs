@@ -1,0 +1,369 @@
+//! Running scenarios and checking their expectations.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use futures::future::{BoxFuture, FutureExt};
+use llmvcr::cassette::{Env, Mode};
+use llmvcr::{ChatRequest, Client, Endpoint, Error, ErrorKind, Provider, Usage};
+use llmvcr_cost::{Catalog, Money};
+use llmvcr_faults::{FaultContext, FaultMiddleware, FiredFault};
+use llmvcr_router::{
+    AttemptRecord, EventStream, Router, Target, Transport, estimate_tokens, format_duration,
+};
+use serde::Serialize;
+
+use crate::error::ScenarioError;
+use crate::format::Scenario;
+
+/// What happened when a scenario ran, and which expectations it missed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioReport {
+    /// The scenario's name.
+    pub name: String,
+    /// The scenario file.
+    pub file: PathBuf,
+    /// Whether every expectation held.
+    pub passed: bool,
+    /// One line per missed expectation: which one, and what happened instead.
+    pub failures: Vec<String>,
+    /// `success`, or the snake-case error kind of the failure.
+    pub outcome: String,
+    /// The error message, when the call failed.
+    pub error: Option<String>,
+    /// The target that served the response.
+    pub served_by: Option<String>,
+    /// Attempts per target, for every target of the chain.
+    pub attempts: BTreeMap<String, usize>,
+    /// The virtual time the call took.
+    pub virtual_elapsed: Duration,
+    /// What the call cost, in USD (priced from the reported usage).
+    pub cost_usd: f64,
+    /// The final text, or the partial text of a failed stream.
+    pub text: String,
+    /// The router's attempt log.
+    pub log: Vec<AttemptRecord>,
+    /// The faults that fired, in order.
+    pub faults: Vec<String>,
+}
+
+/// Loads and runs the scenario file at `path`.
+pub fn run_file(path: &Path) -> Result<ScenarioReport, ScenarioError> {
+    let scenario = Scenario::load(path)?;
+    run_scenario(&scenario, path)
+}
+
+/// Runs every scenario at `paths`: files as given, directories as the `*.yaml` and
+/// `*.yml` files directly inside them, in name order. One result per file.
+pub fn run_paths(paths: &[PathBuf]) -> Vec<Result<ScenarioReport, ScenarioError>> {
+    let mut results = Vec::new();
+    for path in paths {
+        match scenario_files(path) {
+            Ok(files) => results.extend(files.iter().map(|f| run_file(f))),
+            Err(e) => results.push(Err(e)),
+        }
+    }
+    results
+}
+
+/// The scenario files at `path`: the file itself, or the `*.yaml` and `*.yml` files
+/// directly inside a directory, sorted by name.
+pub fn scenario_files(path: &Path) -> Result<Vec<PathBuf>, ScenarioError> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let io = |e: std::io::Error| ScenarioError::Io {
+        file: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(io)? {
+        let file = entry.map_err(io)?.path();
+        let yaml = file.extension().is_some_and(|e| e == "yaml" || e == "yml");
+        if yaml && file.is_file() {
+            files.push(file);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Runs a parsed scenario; `file` is where it came from (cassette paths are relative
+/// to its directory). The call runs on a current-thread tokio runtime with the clock
+/// paused, so waits take virtual time only.
+pub fn run_scenario(scenario: &Scenario, file: &Path) -> Result<ScenarioReport, ScenarioError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .map_err(|e| setup(file, "runtime", e.to_string()))?;
+    runtime.block_on(run_async(scenario, file))
+}
+
+fn setup(file: &Path, field: impl Into<String>, message: impl Into<String>) -> ScenarioError {
+    ScenarioError::Setup {
+        file: file.to_path_buf(),
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// Sets the [`FaultContext`] of each request from the target's current attempt.
+#[derive(Debug)]
+struct ContextLayer {
+    target: String,
+    attempt: Arc<AtomicU32>,
+}
+
+#[async_trait::async_trait]
+impl reqwest_middleware::Middleware for ContextLayer {
+    async fn handle(
+        &self,
+        req: reqwest::Request,
+        extensions: &mut http::Extensions,
+        next: reqwest_middleware::Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        extensions.insert(FaultContext::new(
+            self.target.clone(),
+            self.attempt.load(Ordering::SeqCst),
+        ));
+        next.run(req, extensions).await
+    }
+}
+
+/// A [`Transport`] over one replaying client per target.
+struct ScenarioTransport {
+    clients: HashMap<String, (Client, Arc<AtomicU32>)>,
+}
+
+impl Transport for ScenarioTransport {
+    fn start<'a>(
+        &'a self,
+        target: &'a Target,
+        attempt: u32,
+        request: &'a ChatRequest,
+    ) -> BoxFuture<'a, llmvcr::Result<EventStream>> {
+        async move {
+            let Some((client, slot)) = self.clients.get(&target.name) else {
+                return Err(Error::new(
+                    ErrorKind::Other,
+                    format!("no client for target `{}`", target.name),
+                ));
+            };
+            slot.store(attempt, Ordering::SeqCst);
+            let mut request = request.clone();
+            request.model.clone_from(&target.model);
+            let stream = client.chat_stream(&request).await?;
+            Ok(Box::pin(stream) as EventStream)
+        }
+        .boxed()
+    }
+}
+
+fn micro_usd(money: Money) -> u64 {
+    let micro = money.femto_usd().div_ceil(1_000_000_000);
+    u64::try_from(micro).unwrap_or(u64::MAX)
+}
+
+async fn run_async(scenario: &Scenario, file: &Path) -> Result<ScenarioReport, ScenarioError> {
+    let base = file.parent().unwrap_or(Path::new("."));
+    let faults = FaultMiddleware::new(scenario.faults.clone())
+        .map_err(|e| setup(file, "faults", e.to_string()))?;
+    let http = reqwest::Client::new();
+    let mut clients = HashMap::new();
+    let mut targets = Vec::new();
+    for (i, spec) in scenario.targets.iter().enumerate() {
+        let endpoint = Provider::from_name(&spec.provider)
+            .and_then(Endpoint::for_provider)
+            .ok_or_else(|| {
+                setup(
+                    file,
+                    format!("targets[{i}].provider"),
+                    format!("no default endpoint for `{}`", spec.provider),
+                )
+            })?;
+        let cassette_path = base.join(&spec.cassette);
+        if !cassette_path.is_file() {
+            return Err(setup(
+                file,
+                format!("targets[{i}].cassette"),
+                format!("no cassette at {}", cassette_path.display()),
+            ));
+        }
+        let mut rules = llmvcr::testing::match_rules();
+        rules.allow_repeats = true;
+        let cassette = llmvcr::testing::cassette(cassette_path)
+            .mode(Mode::Replay)
+            .env(Env::default())
+            .match_rules(rules)
+            .build()
+            .map_err(|e| setup(file, format!("targets[{i}].cassette"), e.to_string()))?;
+        let attempt = Arc::new(AtomicU32::new(1));
+        let client = Client::builder(endpoint)
+            .key_from_env(false)
+            .http_client(http.clone())
+            .with(ContextLayer {
+                target: spec.name.clone(),
+                attempt: Arc::clone(&attempt),
+            })
+            .with(faults.clone())
+            .with(cassette)
+            .build();
+        clients.insert(spec.name.clone(), (client, attempt));
+        let mut target = Target::new(&spec.name, &spec.provider, &spec.model);
+        target.context_window = spec.context_window;
+        target.rate_limit = spec.rate_limit.clone();
+        targets.push(target);
+    }
+
+    let catalog =
+        Arc::new(Catalog::embedded().map_err(|e| setup(file, "cost catalog", e.to_string()))?);
+    let worst = Arc::clone(&catalog);
+    let usage_catalog = Arc::clone(&catalog);
+    let router = Router::new(
+        ScenarioTransport { clients },
+        targets,
+        scenario.policy.clone(),
+    )
+    .map_err(|e| setup(file, "policy", e.to_string()))?
+    .with_worst_case_cost(move |target: &Target, request: &ChatRequest| {
+        let max_output = request.max_tokens;
+        let input = estimate_tokens(request).saturating_sub(u64::from(max_output.unwrap_or(0)));
+        worst
+            .worst_case(&target.model, input, max_output)
+            .map(|c| micro_usd(c.total()))
+    })
+    .with_usage_cost(move |target: &Target, usage: &Usage| {
+        usage_catalog
+            .cost(&target.model, usage)
+            .map(|c| micro_usd(c.total()))
+    });
+
+    let outcome = router.chat(&scenario.request).await;
+
+    let (outcome_name, error, text) = match &outcome.result {
+        Ok(response) => ("success".to_owned(), None, response.text.clone()),
+        Err(e) => (
+            e.kind().as_str().to_owned(),
+            Some(e.error.to_string()),
+            e.partial
+                .as_ref()
+                .map(|p| p.text.clone())
+                .unwrap_or_default(),
+        ),
+    };
+    let attempts: BTreeMap<String, usize> = scenario
+        .targets
+        .iter()
+        .map(|t| (t.name.clone(), outcome.attempts_on(&t.name)))
+        .collect();
+    #[allow(clippy::cast_precision_loss)]
+    let cost_usd = router.spent_micro_usd() as f64 / 1_000_000.0;
+
+    let mut failures = Vec::new();
+    let expect = &scenario.expect;
+    if outcome_name != expect.outcome {
+        let detail = error
+            .as_deref()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default();
+        failures.push(format!(
+            "outcome: expected `{}`, got `{outcome_name}`{detail}",
+            expect.outcome
+        ));
+    }
+    if let Some(want) = &expect.served_by
+        && outcome.served_by.as_ref() != Some(want)
+    {
+        failures.push(format!(
+            "served_by: expected `{want}`, got {}",
+            outcome
+                .served_by
+                .as_deref()
+                .map_or("no target (the call failed)".to_owned(), |s| format!(
+                    "`{s}`"
+                ))
+        ));
+    }
+    for (target, want) in &expect.attempts {
+        let got = attempts.get(target).copied().unwrap_or(0);
+        if got != *want {
+            failures.push(format!("attempts.{target}: expected {want}, got {got}"));
+        }
+    }
+    if let Some(min) = expect.elapsed_min
+        && outcome.elapsed < min
+    {
+        failures.push(format!(
+            "elapsed_min: expected at least {}, took {}",
+            format_duration(min),
+            format_duration(outcome.elapsed)
+        ));
+    }
+    if let Some(max) = expect.elapsed_max
+        && outcome.elapsed > max
+    {
+        failures.push(format!(
+            "elapsed_max: expected at most {}, took {}",
+            format_duration(max),
+            format_duration(outcome.elapsed)
+        ));
+    }
+    if let Some(max) = expect.cost_max_usd
+        && cost_usd > max
+    {
+        failures.push(format!(
+            "cost_max_usd: expected at most ${max:.6}, cost ${cost_usd:.6}"
+        ));
+    }
+    if let Some(min) = expect.cost_min_usd
+        && cost_usd < min
+    {
+        failures.push(format!(
+            "cost_min_usd: expected at least ${min:.6}, cost ${cost_usd:.6}"
+        ));
+    }
+    if let Some(needle) = &expect.text_contains
+        && !text.contains(needle.as_str())
+    {
+        failures.push(format!(
+            "text_contains: expected the text to contain {needle:?}, got {text:?}"
+        ));
+    }
+    for (target, want) in &expect.breaker {
+        let got = router.breaker_state(target);
+        if got != Some(*want) {
+            failures.push(format!(
+                "breaker.{target}: expected `{}`, got {}",
+                want.as_str(),
+                got.map_or("no breaker".to_owned(), |s| format!("`{}`", s.as_str()))
+            ));
+        }
+    }
+
+    Ok(ScenarioReport {
+        name: scenario.name.clone(),
+        file: file.to_path_buf(),
+        passed: failures.is_empty(),
+        failures,
+        outcome: outcome_name,
+        error,
+        served_by: outcome.served_by.clone(),
+        attempts,
+        virtual_elapsed: outcome.elapsed,
+        cost_usd,
+        text,
+        log: outcome.log.clone(),
+        faults: faults.log().iter().map(describe_fault).collect(),
+    })
+}
+
+fn describe_fault(fired: &FiredFault) -> String {
+    format!(
+        "request {}: {} on {} attempt {} (rule {})",
+        fired.request, fired.fault_name, fired.target, fired.attempt, fired.rule
+    )
+}

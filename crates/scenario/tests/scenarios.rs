@@ -1,0 +1,138 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Runs every shipped scenario in `scenarios/`, and checks how failures and bad
+//! files are reported.
+
+use std::path::{Path, PathBuf};
+
+use llmvcr_scenario::{Scenario, ScenarioError, run_file, run_paths, run_scenario};
+
+fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
+}
+
+#[test]
+fn every_shipped_scenario_passes() {
+    let results = run_paths(&[scenarios_dir()]);
+    assert!(results.len() >= 6, "only {} scenarios", results.len());
+    let mut problems = Vec::new();
+    for result in results {
+        match result {
+            Ok(report) if report.passed => {}
+            Ok(report) => problems.push(format!(
+                "{} ({}): {}\n  log: {:?}\n  faults: {:?}",
+                report.name,
+                report.file.display(),
+                report.failures.join("; "),
+                report.log,
+                report.faults
+            )),
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_429_scenario_reports_what_happened() {
+    let report = run_file(&scenarios_dir().join("openai_429_retry_after.yaml")).unwrap();
+    assert!(report.passed, "{:?}", report.failures);
+    assert_eq!(report.outcome, "success");
+    assert_eq!(report.served_by.as_deref(), Some("primary"));
+    assert_eq!(report.attempts["primary"], 2);
+    assert!(report.virtual_elapsed >= std::time::Duration::from_secs(20));
+    assert_eq!(report.text, "The capital of Mexico is Mexico City.");
+    assert!(report.cost_usd > 0.0);
+    assert_eq!(report.faults.len(), 1);
+}
+
+#[test]
+fn a_wrong_expectation_fails_naming_it_and_what_happened() {
+    let file = scenarios_dir().join("openai_insufficient_quota_fallback.yaml");
+    let mut scenario = Scenario::load(&file).unwrap();
+    scenario.expect.served_by = Some("primary".into());
+    scenario.expect.attempts.insert("primary".into(), 3);
+    scenario.expect.outcome = "rate_limited".into();
+    let report = run_scenario(&scenario, &file).unwrap();
+    assert!(!report.passed);
+    let failures = report.failures.join("\n");
+    assert!(
+        failures.contains("served_by: expected `primary`, got `backup`"),
+        "{failures}"
+    );
+    assert!(
+        failures.contains("attempts.primary: expected 3, got 1"),
+        "{failures}"
+    );
+    assert!(
+        failures.contains("outcome: expected `rate_limited`, got `success`"),
+        "{failures}"
+    );
+    assert_eq!(report.failures.len(), 3, "{failures}");
+}
+
+#[test]
+fn a_bad_file_names_the_file_and_the_field() {
+    let file = Path::new("scenarios/bad.yaml");
+    let text = r#"
+name: bad
+request: { model: any, messages: [{ role: user, content: hi }] }
+targets:
+  - name: primary
+    provider: openai
+    modle: gpt-4o
+    cassette: x.yaml
+expect: { outcome: success }
+"#;
+    let err = Scenario::parse(text, file).unwrap_err();
+    assert!(matches!(err, ScenarioError::Parse { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.starts_with("scenarios/bad.yaml: "), "{message}");
+    assert!(message.contains("targets[0]"), "{message}");
+    assert!(message.contains("modle"), "{message}");
+
+    let text = text.replace("modle", "model").replace("openai", "openia");
+    let err = Scenario::parse(&text, file).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "scenarios/bad.yaml: targets[0].provider: unknown provider `openia`"
+    );
+
+    let text = r#"
+name: bad
+request: { model: any, messages: [{ role: user, content: hi }] }
+targets: [{ name: a, provider: openai, model: gpt-4o, cassette: x.yaml }]
+expect: { outcome: success, elapsed_max: 3 parsecs }
+"#;
+    let message = Scenario::parse(text, file).unwrap_err().to_string();
+    assert!(message.contains("expect.elapsed_max"), "{message}");
+}
+
+#[test]
+fn a_missing_cassette_names_the_target_field() {
+    let file = scenarios_dir().join("budget_refuses_call.yaml");
+    let mut scenario = Scenario::load(&file).unwrap();
+    scenario.targets[0].cassette = PathBuf::from("cassettes/does_not_exist.yaml");
+    let err = run_scenario(&scenario, &file).unwrap_err();
+    assert!(matches!(err, ScenarioError::Setup { .. }), "{err:?}");
+    assert!(err.to_string().contains("targets[0].cassette"), "{err}");
+}
+
+#[test]
+fn the_documented_example_runs_as_documented() {
+    let docs = include_str!("../src/lib.rs");
+    let start = docs.find("//! ```yaml\n").unwrap() + "//! ```yaml\n".len();
+    let end = start + docs[start..].find("//! ```\n").unwrap();
+    let yaml: String = docs[start..end]
+        .lines()
+        .map(|l| {
+            l.strip_prefix("//! ")
+                .or(l.strip_prefix("//!"))
+                .unwrap_or(l)
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let file = scenarios_dir().join("documented_example.yaml");
+    let scenario = Scenario::parse(&yaml, &file).unwrap();
+    let report = run_scenario(&scenario, &file).unwrap();
+    assert!(report.passed, "{:?}\n{:?}", report.failures, report.log);
+}
