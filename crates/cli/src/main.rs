@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod cassette;
 mod inspect;
+mod scenario;
 mod tokens;
 
 /// Record, replay and inspect LLM provider traffic.
@@ -24,6 +25,11 @@ enum Command {
     Cassette {
         #[command(subcommand)]
         command: CassetteCommand,
+    },
+    /// Run fault scenarios in virtual time.
+    Scenario {
+        #[command(subcommand)]
+        command: scenario::ScenarioCommand,
     },
     /// Count tokens, and check counts against recorded usage.
     Tokens {
@@ -68,6 +74,7 @@ fn main() -> ExitCode {
         Command::Cassette {
             command: CassetteCommand::Manage(command),
         } => cassette::run(command, &mut out),
+        Command::Scenario { command } => scenario::run(command, &mut out),
         Command::Tokens { command } => tokens::run(command, &mut out),
     };
     match result {

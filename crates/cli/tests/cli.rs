@@ -108,3 +108,60 @@ fn inspect_table_reads_a_folder() {
     let rows = stdout.lines().filter(|l| l.contains(" 200  groq")).count();
     assert_eq!(rows, 5, "{stdout}");
 }
+
+#[test]
+fn scenario_run_prints_a_table_writes_a_report_and_exits_by_result() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let report = std::env::temp_dir().join(format!("llmvcr-report-{}.json", std::process::id()));
+    let out = llmvcr()
+        .current_dir(&root)
+        .args([
+            "scenario",
+            "run",
+            "scenarios/openai_429_retry_after.yaml",
+            "--report",
+        ])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("openai_429_retry_after"), "{stdout}");
+    assert!(stdout.contains("20.0s"), "{stdout}");
+    assert!(stdout.contains("1 passed, 0 failed"), "{stdout}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    std::fs::remove_file(&report).unwrap();
+    assert_eq!(json["passed"], true);
+    assert_eq!(json["scenarios"][0]["served_by"], "primary");
+
+    // A scenario whose expectation does not hold fails the run and says why.
+    let dir = std::env::temp_dir().join(format!("llmvcr-scenario-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let original =
+        std::fs::read_to_string(root.join("scenarios/openai_429_retry_after.yaml")).unwrap();
+    let wrong = original
+        .replace("attempts: { primary: 2 }", "attempts: { primary: 5 }")
+        .replace(
+            "cassettes/",
+            &format!("{}/scenarios/cassettes/", root.display()),
+        );
+    std::fs::write(dir.join("wrong.yaml"), wrong).unwrap();
+    let out = llmvcr()
+        .args(["scenario", "run"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("FAIL"), "{stdout}");
+    assert!(
+        stdout.contains("attempts.primary: expected 5, got 2"),
+        "{stdout}"
+    );
+}

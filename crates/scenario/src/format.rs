@@ -32,6 +32,18 @@ pub struct Scenario {
     /// The faults injected. Absent: none.
     #[serde(default)]
     pub faults: FaultPlan,
+    /// How many times the request is sent, one call after the other, through the
+    /// same router (so breakers, rate limiters and the budget carry over). At least
+    /// 1; absent: 1.
+    #[serde(default = "one_call")]
+    pub calls: u32,
+    /// The virtual time waited between two calls. Absent: none.
+    #[serde(
+        default,
+        deserialize_with = "opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub gap: Option<Duration>,
     /// What must come out.
     pub expect: Expect,
 }
@@ -101,6 +113,10 @@ pub struct Expect {
     /// `half_open`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub breaker: BTreeMap<String, BreakerState>,
+}
+
+fn one_call() -> u32 {
+    1
 }
 
 struct DurationVisitor;
@@ -187,6 +203,9 @@ impl Scenario {
                     format!("duplicate target name `{}`", t.name),
                 ));
             }
+        }
+        if self.calls == 0 {
+            return Err(invalid("calls".into(), "at least one call is needed".into()));
         }
         let known = |name: &str| self.targets.iter().any(|t| t.name == name);
         let check_names = |field: &str, names: Vec<&String>| {

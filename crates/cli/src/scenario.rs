@@ -1,0 +1,161 @@
+//! `llmvcr scenario run`.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
+use llmvcr_scenario::{ScenarioError, ScenarioReport, run_file, scenario_files};
+
+/// `llmvcr scenario ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum ScenarioCommand {
+    /// Run fault scenarios offline, in virtual time, and check their expectations.
+    Run {
+        /// Scenario files, or folders holding *.yaml files.
+        #[arg(default_value = "scenarios")]
+        paths: Vec<PathBuf>,
+        /// Also write every report as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+    },
+}
+
+pub(crate) fn run(command: ScenarioCommand, out: &mut dyn Write) -> io::Result<ExitCode> {
+    let ScenarioCommand::Run { paths, report } = command;
+    let mut files = Vec::new();
+    let mut errors: Vec<ScenarioError> = Vec::new();
+    for path in &paths {
+        match scenario_files(path) {
+            Ok(found) => files.extend(found),
+            Err(e) => errors.push(e),
+        }
+    }
+
+    let bar = ProgressBar::new(files.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut reports = Vec::new();
+    for file in &files {
+        bar.set_message(file.display().to_string());
+        match run_file(file) {
+            Ok(r) => reports.push(r),
+            Err(e) => errors.push(e),
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    print_table(&reports, out)?;
+    let failed = reports.iter().filter(|r| !r.passed).count();
+    for r in reports.iter().filter(|r| !r.passed) {
+        writeln!(out)?;
+        writeln!(out, "FAIL {} ({})", r.name, r.file.display())?;
+        for f in &r.failures {
+            writeln!(out, "  - {f}")?;
+        }
+    }
+    for e in &errors {
+        writeln!(out)?;
+        writeln!(out, "ERROR {e}")?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{} scenarios: {} passed, {} failed, {} could not run",
+        reports.len() + errors.len(),
+        reports.len() - failed,
+        failed,
+        errors.len()
+    )?;
+    if let Some(path) = report {
+        write_report(&path, &reports, &errors)?;
+    }
+    Ok(if failed == 0 && errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn write_report(
+    path: &Path,
+    reports: &[ScenarioReport],
+    errors: &[ScenarioError],
+) -> io::Result<()> {
+    let value = serde_json::json!({
+        "scenarios": reports,
+        "errors": errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "passed": reports.iter().all(|r| r.passed) && errors.is_empty(),
+    });
+    let text = serde_json::to_string_pretty(&value).map_err(io::Error::other)?;
+    std::fs::write(path, text + "\n")
+}
+
+fn print_table(reports: &[ScenarioReport], out: &mut dyn Write) -> io::Result<()> {
+    let width = reports
+        .iter()
+        .map(|r| display_name(r).chars().count())
+        .max()
+        .unwrap_or(8)
+        .clamp(8, 48);
+    writeln!(
+        out,
+        "{:<width$}  {:<16} {:<22} {:>10} {:>10}  result",
+        "scenario", "outcome", "attempts", "virtual", "cost $"
+    )?;
+    for r in reports {
+        let attempts = r
+            .attempts
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(t, n)| format!("{t}:{n}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        writeln!(
+            out,
+            "{:<width$}  {:<16} {:<22} {:>10} {:>10.6}  {}",
+            shorten(&display_name(r), width),
+            shorten(&r.outcome, 16),
+            shorten(if attempts.is_empty() { "-" } else { &attempts }, 22),
+            format_duration(r.virtual_elapsed),
+            r.cost_usd,
+            if r.passed { "pass" } else { "FAIL" },
+        )?;
+    }
+    Ok(())
+}
+
+/// The file stem: short, unique in a folder, and what the user passes back.
+fn display_name(r: &ScenarioReport) -> String {
+    r.file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| r.name.clone())
+}
+
+fn format_duration(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs >= 3600.0 {
+        format!("{:.1}h", secs / 3600.0)
+    } else if secs >= 60.0 {
+        format!("{:.1}m", secs / 60.0)
+    } else if secs >= 1.0 {
+        format!("{secs:.1}s")
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
