@@ -208,10 +208,39 @@ impl Client {
                     return crate::cassette_layer::to_core_error(inner)
                         .with_provider(self.endpoint.provider);
                 }
-                Error::new(ErrorKind::Other, format!("{e:#}")).with_provider(self.endpoint.provider)
+                // A middleware that fails the connection (a reset, a refused or
+                // aborted connection) reports it through an io error in its chain,
+                // exactly as a real one reaches the client: a network error.
+                let kind = if io_connection_failure(e.as_ref()) {
+                    ErrorKind::Network
+                } else {
+                    ErrorKind::Other
+                };
+                Error::new(kind, format!("{e:#}")).with_provider(self.endpoint.provider)
             }
         }
     }
+}
+
+/// Whether `e` or one of its sources is an io error that breaks the connection.
+fn io_connection_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = current {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::ConnectionRefused
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof
+            )
+        {
+            return true;
+        }
+        current = err.source();
+    }
+    false
 }
 
 fn transport_error(provider: llmvcr_core::Provider, e: &reqwest::Error) -> Error {

@@ -172,10 +172,29 @@ pub(crate) fn parse_body(body: &[u8], provider: Provider) -> Result<Value> {
 }
 
 /// The stream format implied by a response `Content-Type`, defaulting to `default`.
+///
+/// A stream request answered with `application/json` (an error object inside an
+/// HTTP 200, as OpenRouter sends, or a JSON array) is read as a JSON array, whose
+/// framer also accepts one lone object: the object then reaches the frame handler,
+/// which classifies an error inside it.
 pub(crate) fn format_for(content_type: Option<&str>, default: StreamFormat) -> StreamFormat {
-    content_type
-        .and_then(StreamFormat::from_content_type)
-        .unwrap_or(default)
+    let Some(ct) = content_type else {
+        return default;
+    };
+    if let Some(format) = StreamFormat::from_content_type(ct) {
+        return format;
+    }
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/json" {
+        StreamFormat::JsonArray
+    } else {
+        default
+    }
 }
 
 #[cfg(test)]
@@ -191,6 +210,19 @@ mod tests {
         out.extend(f.finish().unwrap());
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].data["a"], 1);
+    }
+
+    #[test]
+    fn json_content_type_reads_a_lone_object() {
+        assert_eq!(
+            format_for(Some("application/json; charset=utf-8"), StreamFormat::Sse),
+            StreamFormat::JsonArray
+        );
+        assert_eq!(format_for(None, StreamFormat::Sse), StreamFormat::Sse);
+        assert_eq!(
+            format_for(Some("text/plain"), StreamFormat::Ndjson),
+            StreamFormat::Ndjson
+        );
     }
 
     #[test]

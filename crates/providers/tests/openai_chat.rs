@@ -800,3 +800,19 @@ fn images_outside_user_messages_are_unsupported() {
     let e = chat(Provider::OpenAi).encode(&request).unwrap_err();
     assert_eq!(e.kind, ErrorKind::BadRequest);
 }
+
+/// OpenRouter can answer a streaming request with HTTP 200, `application/json` and
+/// an error object instead of a stream: that is an error, not an empty answer.
+#[test]
+fn json_error_body_answering_a_stream_request_is_classified() {
+    let adapter = llmvcr_providers::openai_chat::OpenAiChat::new(llmvcr_core::Provider::OpenRouter);
+    let body = br#"{"error":{"code":429,"message":"Provider returned error","metadata":{"raw":"upstream rate-limited"}}}"#;
+    let mut decoder = adapter.stream_decoder(Some("application/json"));
+    let result = decoder.feed(body).and_then(|mut events| {
+        events.extend(decoder.finish()?);
+        Ok(events)
+    });
+    let err = result.unwrap_err();
+    assert_eq!(err.kind, llmvcr_core::ErrorKind::RateLimited);
+    assert_eq!(err.status, Some(429));
+}

@@ -205,7 +205,10 @@ impl Scenario {
             }
         }
         if self.calls == 0 {
-            return Err(invalid("calls".into(), "at least one call is needed".into()));
+            return Err(invalid(
+                "calls".into(),
+                "at least one call is needed".into(),
+            ));
         }
         let known = |name: &str| self.targets.iter().any(|t| t.name == name);
         let check_names = |field: &str, names: Vec<&String>| {

@@ -79,6 +79,10 @@
 //!   breaker: { failure_threshold: 5, cooldown: 30s, half_open_probes: 1 }
 //!   budget: { max_usd: 1.0 }  # refuses an attempt whose worst-case cost does not fit
 //!
+//! calls: 1                  # optional: how many times the request is sent, one
+//!                           # after the other, through the same router (default 1)
+//! gap: 0s                   # optional: virtual time waited between two calls
+//!
 //! faults:                   # optional: an llmvcr_faults::FaultPlan
 //!   seed: 7
 //!   rules:
@@ -102,6 +106,17 @@
 //!   text_contains: Mexico City   # optional; the partial text when the call failed
 //!   breaker: { primary: closed } # optional: closed | open | half_open
 //! ```
+//!
+//! With `calls: N` the request is sent N times in sequence through one router, so
+//! breaker states, rate-limit buckets, the fault plan's counters (`times`, request
+//! numbers) and the budget carry over from one call to the next, with `gap` of
+//! virtual time between calls. Then `outcome`, `served_by` and `text_contains` are
+//! checked against the last call; `attempts` and the cost count over all calls;
+//! `elapsed_min` and `elapsed_max` bound the whole run, from the start of the
+//! first call to the end of the last, gaps included; `breaker` is the state after
+//! the last call. The `attempt` of a fault selector is the router's attempt number
+//! for the target within one call (it starts again from 1 at each call), while
+//! `request` counts every request of the run.
 //!
 //! Unknown fields are errors. A bad file gives a [`ScenarioError`] naming the file
 //! and the field, such as `scenarios/x.yaml: targets[0]: unknown field `modle`,

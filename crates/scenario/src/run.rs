@@ -30,21 +30,22 @@ pub struct ScenarioReport {
     pub passed: bool,
     /// One line per missed expectation: which one, and what happened instead.
     pub failures: Vec<String>,
-    /// `success`, or the snake-case error kind of the failure.
+    /// `success`, or the snake-case error kind of the failure (of the last call).
     pub outcome: String,
     /// The error message, when the call failed.
     pub error: Option<String>,
-    /// The target that served the response.
+    /// The target that served the response (of the last call).
     pub served_by: Option<String>,
-    /// Attempts per target, for every target of the chain.
+    /// Attempts per target, for every target of the chain, over all calls.
     pub attempts: BTreeMap<String, usize>,
-    /// The virtual time the call took.
+    /// The virtual time the run took: from the start of the first call to the end
+    /// of the last, gaps included.
     pub virtual_elapsed: Duration,
-    /// What the call cost, in USD (priced from the reported usage).
+    /// What the calls cost, in USD (priced from the reported usage).
     pub cost_usd: f64,
-    /// The final text, or the partial text of a failed stream.
+    /// The final text, or the partial text of a failed stream (of the last call).
     pub text: String,
-    /// The router's attempt log.
+    /// The router's attempt log, over all calls.
     pub log: Vec<AttemptRecord>,
     /// The faults that fired, in order.
     pub faults: Vec<String>,
@@ -242,7 +243,31 @@ async fn run_async(scenario: &Scenario, file: &Path) -> Result<ScenarioReport, S
             .map(|c| micro_usd(c.total()))
     });
 
-    let outcome = router.chat(&scenario.request).await;
+    let started = tokio::time::Instant::now();
+    let mut attempts: BTreeMap<String, usize> = scenario
+        .targets
+        .iter()
+        .map(|t| (t.name.clone(), 0))
+        .collect();
+    let mut log = Vec::new();
+    let mut outcome = None;
+    for call in 0..scenario.calls.max(1) {
+        if call > 0
+            && let Some(gap) = scenario.gap
+        {
+            tokio::time::sleep(gap).await;
+        }
+        let this = router.chat(&scenario.request).await;
+        for (name, count) in &mut attempts {
+            *count += this.attempts_on(name);
+        }
+        log.extend(this.log.iter().cloned());
+        outcome = Some(this);
+    }
+    let elapsed = started.elapsed();
+    let Some(outcome) = outcome else {
+        return Err(setup(file, "calls", "no call was made"));
+    };
 
     let (outcome_name, error, text) = match &outcome.result {
         Ok(response) => ("success".to_owned(), None, response.text.clone()),
@@ -255,11 +280,6 @@ async fn run_async(scenario: &Scenario, file: &Path) -> Result<ScenarioReport, S
                 .unwrap_or_default(),
         ),
     };
-    let attempts: BTreeMap<String, usize> = scenario
-        .targets
-        .iter()
-        .map(|t| (t.name.clone(), outcome.attempts_on(&t.name)))
-        .collect();
     #[allow(clippy::cast_precision_loss)]
     let cost_usd = router.spent_micro_usd() as f64 / 1_000_000.0;
 
@@ -295,21 +315,21 @@ async fn run_async(scenario: &Scenario, file: &Path) -> Result<ScenarioReport, S
         }
     }
     if let Some(min) = expect.elapsed_min
-        && outcome.elapsed < min
+        && elapsed < min
     {
         failures.push(format!(
             "elapsed_min: expected at least {}, took {}",
             format_duration(min),
-            format_duration(outcome.elapsed)
+            format_duration(elapsed)
         ));
     }
     if let Some(max) = expect.elapsed_max
-        && outcome.elapsed > max
+        && elapsed > max
     {
         failures.push(format!(
             "elapsed_max: expected at most {}, took {}",
             format_duration(max),
-            format_duration(outcome.elapsed)
+            format_duration(elapsed)
         ));
     }
     if let Some(max) = expect.cost_max_usd
@@ -353,10 +373,10 @@ async fn run_async(scenario: &Scenario, file: &Path) -> Result<ScenarioReport, S
         error,
         served_by: outcome.served_by.clone(),
         attempts,
-        virtual_elapsed: outcome.elapsed,
+        virtual_elapsed: elapsed,
         cost_usd,
         text,
-        log: outcome.log.clone(),
+        log,
         faults: faults.log().iter().map(describe_fault).collect(),
     })
 }

@@ -13,7 +13,7 @@ fn scenarios_dir() -> PathBuf {
 #[test]
 fn every_shipped_scenario_passes() {
     let results = run_paths(&[scenarios_dir()]);
-    assert!(results.len() >= 6, "only {} scenarios", results.len());
+    assert!(results.len() >= 25, "only {} scenarios", results.len());
     let mut problems = Vec::new();
     for result in results {
         match result {
@@ -135,4 +135,28 @@ fn the_documented_example_runs_as_documented() {
     let scenario = Scenario::parse(&yaml, &file).unwrap();
     let report = run_scenario(&scenario, &file).unwrap();
     assert!(report.passed, "{:?}\n{:?}", report.failures, report.log);
+}
+
+#[test]
+fn calls_repeat_the_request_and_count_attempts_over_all_calls() {
+    let report = run_file(&scenarios_dir().join("breaker_open_half_open_close.yaml")).unwrap();
+    assert!(report.passed, "{:?}", report.failures);
+    assert_eq!(report.attempts["primary"], 3);
+    assert_eq!(report.attempts["backup"], 2);
+    assert_eq!(report.served_by.as_deref(), Some("primary"));
+    assert!(report.virtual_elapsed >= std::time::Duration::from_secs(41));
+}
+
+#[test]
+fn zero_calls_is_invalid() {
+    let text = r"
+name: none
+request: { model: any, messages: [{ role: user, content: hi }] }
+targets:
+  - { name: primary, provider: openai, model: gpt-4o, cassette: x.yaml }
+calls: 0
+expect: { outcome: success }
+";
+    let err = Scenario::parse(text, Path::new("scenarios/zero.yaml")).unwrap_err();
+    assert!(err.to_string().contains("calls"), "{err}");
 }
