@@ -1,7 +1,7 @@
 //! `llmvcr scenario run`.
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -17,14 +17,30 @@ pub(crate) enum ScenarioCommand {
         /// Scenario files, or folders holding *.yaml files.
         #[arg(default_value = "scenarios")]
         paths: Vec<PathBuf>,
-        /// Also write every report as JSON to this file.
+        /// `json`: print the reports as one JSON document on stdout; the table then
+        /// goes to stderr.
+        #[arg(long, value_enum)]
+        report: Option<ReportFormat>,
+        /// Also write the JSON report to this file.
         #[arg(long, value_name = "FILE")]
-        report: Option<PathBuf>,
+        report_file: Option<PathBuf>,
     },
 }
 
+/// Machine-readable report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ReportFormat {
+    /// One JSON document: every scenario report, the files that could not run, and
+    /// whether all passed.
+    Json,
+}
+
 pub(crate) fn run(command: ScenarioCommand, out: &mut dyn Write) -> io::Result<ExitCode> {
-    let ScenarioCommand::Run { paths, report } = command;
+    let ScenarioCommand::Run {
+        paths,
+        report,
+        report_file,
+    } = command;
     let mut files = Vec::new();
     let mut errors: Vec<ScenarioError> = Vec::new();
     for path in &paths {
@@ -50,7 +66,41 @@ pub(crate) fn run(command: ScenarioCommand, out: &mut dyn Write) -> io::Result<E
     }
     bar.finish_and_clear();
 
-    print_table(&reports, out)?;
+    let json = report == Some(ReportFormat::Json);
+    let stderr = io::stderr();
+    let mut err_out = stderr.lock();
+    let table_out: &mut dyn Write = if json { &mut err_out } else { out };
+    print_summary(&reports, &errors, table_out)?;
+    if json {
+        writeln!(out, "{}", report_json(&reports, &errors)?)?;
+    }
+    if let Some(path) = report_file {
+        std::fs::write(&path, report_json(&reports, &errors)? + "\n")?;
+    }
+    let failed = reports.iter().filter(|r| !r.passed).count();
+    Ok(if failed == 0 && errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn report_json(reports: &[ScenarioReport], errors: &[ScenarioError]) -> io::Result<String> {
+    let value = serde_json::json!({
+        "scenarios": reports,
+        "errors": errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "passed": reports.iter().all(|r| r.passed) && errors.is_empty(),
+    });
+    serde_json::to_string_pretty(&value).map_err(io::Error::other)
+}
+
+/// The table, then each failure with its reasons, then one summary line.
+fn print_summary(
+    reports: &[ScenarioReport],
+    errors: &[ScenarioError],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    print_table(reports, out)?;
     let failed = reports.iter().filter(|r| !r.passed).count();
     for r in reports.iter().filter(|r| !r.passed) {
         writeln!(out)?;
@@ -59,7 +109,7 @@ pub(crate) fn run(command: ScenarioCommand, out: &mut dyn Write) -> io::Result<E
             writeln!(out, "  - {f}")?;
         }
     }
-    for e in &errors {
+    for e in errors {
         writeln!(out)?;
         writeln!(out, "ERROR {e}")?;
     }
@@ -71,29 +121,7 @@ pub(crate) fn run(command: ScenarioCommand, out: &mut dyn Write) -> io::Result<E
         reports.len() - failed,
         failed,
         errors.len()
-    )?;
-    if let Some(path) = report {
-        write_report(&path, &reports, &errors)?;
-    }
-    Ok(if failed == 0 && errors.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
-}
-
-fn write_report(
-    path: &Path,
-    reports: &[ScenarioReport],
-    errors: &[ScenarioError],
-) -> io::Result<()> {
-    let value = serde_json::json!({
-        "scenarios": reports,
-        "errors": errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "passed": reports.iter().all(|r| r.passed) && errors.is_empty(),
-    });
-    let text = serde_json::to_string_pretty(&value).map_err(io::Error::other)?;
-    std::fs::write(path, text + "\n")
+    )
 }
 
 fn print_table(reports: &[ScenarioReport], out: &mut dyn Write) -> io::Result<()> {

@@ -119,7 +119,7 @@ fn scenario_run_prints_a_table_writes_a_report_and_exits_by_result() {
             "scenario",
             "run",
             "scenarios/openai_429_retry_after.yaml",
-            "--report",
+            "--report-file",
         ])
         .arg(&report)
         .output()
@@ -138,6 +138,23 @@ fn scenario_run_prints_a_table_writes_a_report_and_exits_by_result() {
     std::fs::remove_file(&report).unwrap();
     assert_eq!(json["passed"], true);
     assert_eq!(json["scenarios"][0]["served_by"], "primary");
+
+    // `--report json` puts the JSON on stdout and the table on stderr.
+    let out = llmvcr()
+        .current_dir(&root)
+        .args([
+            "scenario",
+            "run",
+            "scenarios/openai_429_retry_after.yaml",
+            "--report",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["scenarios"][0]["attempts"]["primary"], 2);
+    assert!(String::from_utf8(out.stderr).unwrap().contains("1 passed"));
 
     // A scenario whose expectation does not hold fails the run and says why.
     let dir = std::env::temp_dir().join(format!("llmvcr-scenario-{}", std::process::id()));
