@@ -35,7 +35,11 @@
 //! The request's `model` is replaced by each target's `model`, and the request is
 //! always sent streaming. An [`llmvcr_router::Router`] routes it over the chain
 //! with the scenario's `policy`, pricing worst cases (for the budget) and reported
-//! usage from the embedded [cost catalog](llmvcr_cost::Catalog::embedded). The call
+//! usage from the embedded [cost catalog](llmvcr_cost::Catalog::embedded). Every
+//! priced attempt is recorded in an [`llmvcr_cost::Ledger`] (target, model, usage,
+//! cost, and the scenario's name), whose totals by target and by model are the
+//! report's [`LedgerSummary`]; the report's `cost_usd`, which `cost_min_usd` and
+//! `cost_max_usd` check, is the ledger's exact total. The call
 //! runs on a current-thread tokio runtime with the clock paused: backoffs, retry
 //! afters, latencies and stalls take virtual time only. Then every expectation is
 //! checked, and the [`ScenarioReport`] lists each one missed, with what happened
@@ -134,4 +138,4 @@ mod run;
 
 pub use error::ScenarioError;
 pub use format::{Expect, Scenario, TargetSpec};
-pub use run::{ScenarioReport, run_file, run_paths, run_scenario, scenario_files};
+pub use run::{LedgerSummary, ScenarioReport, run_file, run_paths, run_scenario, scenario_files};

@@ -2,14 +2,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt};
 use llmvcr::cassette::{Env, Mode};
 use llmvcr::{ChatRequest, Client, Endpoint, Error, ErrorKind, Provider, Usage};
-use llmvcr_cost::{Catalog, Money};
+use llmvcr_cost::{Catalog, Entry, Ledger, Money};
 use llmvcr_faults::{FaultContext, FaultMiddleware, FiredFault};
 use llmvcr_router::{
     AttemptRecord, EventStream, Router, Target, Transport, estimate_tokens, format_duration,
@@ -41,14 +41,52 @@ pub struct ScenarioReport {
     /// The virtual time the run took: from the start of the first call to the end
     /// of the last, gaps included.
     pub virtual_elapsed: Duration,
-    /// What the calls cost, in USD (priced from the reported usage).
+    /// What the calls cost, in USD (priced from the reported usage): the ledger's
+    /// total, [`LedgerSummary::total_usd`].
     pub cost_usd: f64,
+    /// The priced attempts totalled by target and by model.
+    pub ledger: LedgerSummary,
     /// The final text, or the partial text of a failed stream (of the last call).
     pub text: String,
     /// The router's attempt log, over all calls.
     pub log: Vec<AttemptRecord>,
     /// The faults that fired, in order.
     pub faults: Vec<String>,
+}
+
+/// The ledger of a run: every attempt that reported usage, priced from the
+/// embedded cost catalog, with its totals. The USD amounts are for display; each is
+/// computed exactly (in integer femto-dollars) before it is turned into a float, and
+/// [`entries`](LedgerSummary::entries) holds the exact ledger.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LedgerSummary {
+    /// The total, in USD.
+    pub total_usd: f64,
+    /// The total per target name, in USD (targets with no priced attempt are absent).
+    pub by_target: BTreeMap<String, f64>,
+    /// The total per model, in USD.
+    pub by_model: BTreeMap<String, f64>,
+    /// The exact ledger: one entry per priced attempt, tagged with the scenario's
+    /// name.
+    #[serde(skip)]
+    pub entries: Ledger,
+}
+
+impl LedgerSummary {
+    fn from_ledger(ledger: Ledger) -> LedgerSummary {
+        let usd = |totals: BTreeMap<String, llmvcr_cost::Cost>| {
+            totals
+                .into_iter()
+                .map(|(k, c)| (k, c.total().as_usd()))
+                .collect()
+        };
+        LedgerSummary {
+            total_usd: ledger.total().total().as_usd(),
+            by_target: usd(ledger.by_target()),
+            by_model: usd(ledger.by_model()),
+            entries: ledger,
+        }
+    }
 }
 
 /// Loads and runs the scenario file at `path`.
@@ -224,6 +262,9 @@ async fn run_async(scenario: &Scenario, file: &Path) -> Result<ScenarioReport, S
         Arc::new(Catalog::embedded().map_err(|e| setup(file, "cost catalog", e.to_string()))?);
     let worst = Arc::clone(&catalog);
     let usage_catalog = Arc::clone(&catalog);
+    let ledger = Arc::new(Mutex::new(Ledger::new()));
+    let usage_ledger = Arc::clone(&ledger);
+    let scenario_name = scenario.name.clone();
     let router = Router::new(
         ScenarioTransport { clients },
         targets,
@@ -238,9 +279,18 @@ async fn run_async(scenario: &Scenario, file: &Path) -> Result<ScenarioReport, S
             .map(|c| micro_usd(c.total()))
     })
     .with_usage_cost(move |target: &Target, usage: &Usage| {
-        usage_catalog
-            .cost(&target.model, usage)
-            .map(|c| micro_usd(c.total()))
+        let cost = usage_catalog.cost(&target.model, usage)?;
+        usage_ledger
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .record(Entry {
+                scenario: Some(scenario_name.clone()),
+                target: target.name.clone(),
+                model: target.model.clone(),
+                usage: *usage,
+                cost,
+            });
+        Some(micro_usd(cost.total()))
     });
 
     let started = tokio::time::Instant::now();
@@ -280,8 +330,13 @@ async fn run_async(scenario: &Scenario, file: &Path) -> Result<ScenarioReport, S
                 .unwrap_or_default(),
         ),
     };
-    #[allow(clippy::cast_precision_loss)]
-    let cost_usd = router.spent_micro_usd() as f64 / 1_000_000.0;
+    let ledger = LedgerSummary::from_ledger(
+        ledger
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone(),
+    );
+    let cost_usd = ledger.total_usd;
 
     let mut failures = Vec::new();
     let expect = &scenario.expect;
@@ -375,6 +430,7 @@ async fn run_async(scenario: &Scenario, file: &Path) -> Result<ScenarioReport, S
         attempts,
         virtual_elapsed: elapsed,
         cost_usd,
+        ledger,
         text,
         log,
         faults: faults.log().iter().map(describe_fault).collect(),

@@ -160,3 +160,37 @@ expect: { outcome: success }
     let err = Scenario::parse(text, Path::new("scenarios/zero.yaml")).unwrap_err();
     assert!(err.to_string().contains("calls"), "{err}");
 }
+
+#[test]
+fn the_ledger_total_is_the_sum_of_its_breakdowns_for_every_shipped_scenario() {
+    use llmvcr_cost::Money;
+    let mut priced = 0;
+    for result in run_paths(&[scenarios_dir()]) {
+        let report = result.unwrap();
+        let ledger = &report.ledger.entries;
+        let total = ledger.total().total();
+        let by_target: Money = ledger.by_target().values().map(|c| c.total()).sum();
+        let by_model: Money = ledger.by_model().values().map(|c| c.total()).sum();
+        assert_eq!(total, by_target, "{}: by_target", report.name);
+        assert_eq!(total, by_model, "{}: by_model", report.name);
+        assert_eq!(report.cost_usd, total.as_usd(), "{}: cost_usd", report.name);
+        assert_eq!(report.ledger.total_usd, report.cost_usd, "{}", report.name);
+        let scenarios = ledger.by_scenario();
+        assert!(
+            ledger.is_empty() || scenarios.keys().eq([&Some(report.name.clone())]),
+            "{}: {scenarios:?}",
+            report.name
+        );
+        assert!(
+            report
+                .ledger
+                .by_target
+                .keys()
+                .all(|t| report.attempts.contains_key(t))
+        );
+        if !ledger.is_empty() {
+            priced += 1;
+        }
+    }
+    assert!(priced > 0, "no scenario priced an attempt");
+}
