@@ -161,10 +161,20 @@ where
 impl Scenario {
     /// Parses and validates a scenario. `file` names the file in errors.
     pub fn parse(text: &str, file: &Path) -> Result<Scenario, ScenarioError> {
-        let scenario: Scenario = yaml_serde::from_str(text).map_err(|e| ScenarioError::Parse {
+        let parse_error = |e: yaml_serde::Error| ScenarioError::Parse {
             file: file.to_path_buf(),
             message: e.to_string(),
-        })?;
+        };
+        // Faults written as `template: <name>` are expanded into the provider's
+        // error response first; files without templates are read directly, so
+        // their errors keep line numbers.
+        let scenario: Scenario = if text.contains("template:") {
+            let mut doc: yaml_serde::Value = yaml_serde::from_str(text).map_err(parse_error)?;
+            expand_templates(&mut doc, file)?;
+            yaml_serde::from_value(doc).map_err(parse_error)?
+        } else {
+            yaml_serde::from_str(text).map_err(parse_error)?
+        };
         scenario.validate(file)?;
         Ok(scenario)
     }
@@ -237,4 +247,97 @@ impl Scenario {
             .map_err(|e| invalid("faults".into(), e.to_string()))?;
         Ok(())
     }
+}
+
+/// Replaces every `faults.rules[i].fault` written as `{template: <name>,
+/// retry_after?: <duration>}` by the `status` fault holding that provider error
+/// response (see `llmvcr::providers::fault_templates::NAMES`).
+fn expand_templates(doc: &mut yaml_serde::Value, file: &Path) -> Result<(), ScenarioError> {
+    use llmvcr::providers::fault_templates as t;
+    use yaml_serde::Value;
+
+    let Some(rules) = doc
+        .get_mut("faults")
+        .and_then(|f| f.get_mut("rules"))
+        .and_then(Value::as_sequence_mut)
+    else {
+        return Ok(());
+    };
+    for (i, rule) in rules.iter_mut().enumerate() {
+        let Some(fault) = rule.get_mut("fault") else {
+            continue;
+        };
+        let Some(name) = fault
+            .get("template")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        let field = format!("faults.rules[{i}].fault");
+        let invalid = |field: String, message: String| ScenarioError::Invalid {
+            file: file.to_path_buf(),
+            field,
+            message,
+        };
+        if let Value::Mapping(map) = &*fault
+            && let Some(extra) = map
+                .keys()
+                .filter_map(Value::as_str)
+                .find(|k| !matches!(*k, "template" | "retry_after"))
+        {
+            return Err(invalid(
+                format!("{field}.{extra}"),
+                "a template fault takes only `template` and `retry_after`".into(),
+            ));
+        }
+        let retry_after = match fault.get("retry_after") {
+            None => None,
+            Some(Value::Number(n)) => n.as_u64().map(Duration::from_millis),
+            Some(Value::String(s)) => Some(
+                llmvcr_router::parse_duration(s)
+                    .map_err(|e| invalid(format!("{field}.retry_after"), e.to_string()))?,
+            ),
+            Some(_) => None,
+        };
+        if fault.get("retry_after").is_some() && retry_after.is_none() {
+            return Err(invalid(
+                format!("{field}.retry_after"),
+                "expected a duration such as `20s` or a number of milliseconds".into(),
+            ));
+        }
+        let template = match (name.as_str(), retry_after) {
+            ("openai_rate_limited", Some(d)) => Some(t::openai_rate_limited(d)),
+            ("anthropic_rate_limited", Some(d)) => Some(t::anthropic_rate_limited(d)),
+            ("gemini_resource_exhausted", Some(d)) => Some(t::gemini_resource_exhausted(d)),
+            (_, Some(_)) => {
+                return Err(invalid(
+                    format!("{field}.retry_after"),
+                    format!("template `{name}` takes no retry_after"),
+                ));
+            }
+            (_, None) => t::by_name(&name),
+        };
+        let Some(template) = template else {
+            return Err(invalid(
+                format!("{field}.template"),
+                format!("unknown template `{name}`; known: {}", t::NAMES.join(", ")),
+            ));
+        };
+        let headers: Vec<Value> = template
+            .headers
+            .iter()
+            .map(|(k, v)| Value::Sequence(vec![Value::from(k.as_str()), Value::from(v.as_str())]))
+            .collect();
+        let mut map = yaml_serde::Mapping::new();
+        map.insert(Value::from("kind"), Value::from("status"));
+        map.insert(
+            Value::from("status"),
+            Value::from(u64::from(template.status)),
+        );
+        map.insert(Value::from("headers"), Value::Sequence(headers));
+        map.insert(Value::from("body"), Value::from(template.body.as_str()));
+        *fault = Value::Mapping(map);
+    }
+    Ok(())
 }

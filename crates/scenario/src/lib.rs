@@ -97,6 +97,9 @@
 //!         headers: [[retry-after, "20"]]
 //!         body: '{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}'
 //!       times: 1            # optional limit
+//!     - when: { target: backup, attempt: 1 }
+//!       # or name a provider error template (see scenarios/README.md for the list):
+//!       fault: { template: anthropic_rate_limited, retry_after: 5s }
 //!
 //! expect:                   # required
 //!   outcome: success        # or an error kind: rate_limited, quota_exceeded, overloaded,

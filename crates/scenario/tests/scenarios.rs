@@ -108,6 +108,59 @@ expect: { outcome: success, elapsed_max: 3 parsecs }
 }
 
 #[test]
+fn fault_templates_expand_and_bad_ones_name_the_field() {
+    let file = Path::new("scenarios/t.yaml");
+    let base = r#"
+name: t
+request: { model: any, messages: [{ role: user, content: hi }] }
+targets: [{ name: a, provider: openai, model: gpt-4o, cassette: x.yaml }]
+faults:
+  rules:
+    - when: { target: a }
+      fault: FAULT
+expect: { outcome: success }
+"#;
+    let ok = Scenario::parse(
+        &base.replace(
+            "FAULT",
+            "{ template: gemini_resource_exhausted, retry_after: 7s }",
+        ),
+        file,
+    )
+    .unwrap();
+    let fault = serde_json::to_value(&ok.faults.rules[0].fault).unwrap();
+    assert_eq!(fault["kind"], "status");
+    assert_eq!(fault["status"], 429);
+    assert!(
+        fault["body"]
+            .as_str()
+            .unwrap()
+            .contains("\"retryDelay\":\"7s\""),
+        "{fault}"
+    );
+
+    let err = Scenario::parse(&base.replace("FAULT", "{ template: openai_teapot }"), file)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(
+            "scenarios/t.yaml: faults.rules[0].fault.template: unknown template `openai_teapot`"
+        ),
+        "{err}"
+    );
+    let err = Scenario::parse(
+        &base.replace(
+            "FAULT",
+            "{ template: openai_insufficient_quota, retry_after: 5s }",
+        ),
+        file,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("faults.rules[0].fault.retry_after"), "{err}");
+}
+
+#[test]
 fn a_missing_cassette_names_the_target_field() {
     let file = scenarios_dir().join("budget_refuses_call.yaml");
     let mut scenario = Scenario::load(&file).unwrap();
