@@ -141,9 +141,19 @@ impl Client {
 
     /// Sends a non-streaming chat request.
     pub async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse> {
+        self.chat_with(request, http::Extensions::new()).await
+    }
+
+    /// [`Client::chat`] with request extensions that every middleware of the stack
+    /// sees (for example the fault layer's `FaultContext`).
+    pub async fn chat_with(
+        &self,
+        request: &ChatRequest,
+        extensions: http::Extensions,
+    ) -> Result<ChatResponse> {
         let mut request = request.clone();
         request.stream = false;
-        let response = self.send(&request).await?;
+        let response = self.send(&request, extensions).await?;
         let body = response
             .bytes()
             .await
@@ -156,9 +166,20 @@ impl Client {
     /// An HTTP error status is returned here, classified. Errors that arrive inside the
     /// stream, and a stream that breaks, are yielded by the stream.
     pub async fn chat_stream(&self, request: &ChatRequest) -> Result<ChatStream> {
+        self.chat_stream_with(request, http::Extensions::new())
+            .await
+    }
+
+    /// [`Client::chat_stream`] with request extensions that every middleware of the
+    /// stack sees.
+    pub async fn chat_stream_with(
+        &self,
+        request: &ChatRequest,
+        extensions: http::Extensions,
+    ) -> Result<ChatStream> {
         let mut request = request.clone();
         request.stream = true;
-        let response = self.send(&request).await?;
+        let response = self.send(&request, extensions).await?;
         let content_type = response
             .headers()
             .get(http::header::CONTENT_TYPE)
@@ -172,18 +193,21 @@ impl Client {
         Ok(ChatStream::new(Box::pin(body), decoder))
     }
 
-    async fn send(&self, request: &ChatRequest) -> Result<reqwest::Response> {
+    async fn send(
+        &self,
+        request: &ChatRequest,
+        extensions: http::Extensions,
+    ) -> Result<reqwest::Response> {
         let wire = self.adapter.build(&self.endpoint, request)?;
         let body = serde_json::to_vec(&wire.body)
             .map_err(|e| Error::new(ErrorKind::BadRequest, format!("cannot encode body: {e}")))?;
-        let response = self
+        let mut builder = self
             .http
             .request(wire.method, wire.url.as_str())
             .headers(wire.headers)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| self.middleware_error(e))?;
+            .body(body);
+        builder.extensions().extend(extensions);
+        let response = builder.send().await.map_err(|e| self.middleware_error(e))?;
         let status = response.status();
         if status.is_success() {
             return Ok(response);

@@ -52,6 +52,7 @@
 mod cassette_layer;
 mod client;
 pub mod inspect;
+pub mod routing;
 pub mod testing;
 
 pub use client::{ChatStream, Client, ClientBuilder, PartialError};

@@ -21,13 +21,14 @@
 //! # How a scenario runs
 //!
 //! For each target, a [`llmvcr::Client`] for the target's provider is built over
-//! this HTTP stack, outermost first:
+//! the HTTP stack below, and the router reaches the clients through
+//! [`llmvcr::routing::ClientTransport`], which sends each attempt with the target's
+//! model and a [`FaultContext`](llmvcr_faults::FaultContext) (the target's `name`
+//! and the router's attempt number). The stack, outermost first:
 //!
-//! 1. a layer that sets the [`FaultContext`](llmvcr_faults::FaultContext) of each
-//!    request: the target's `name` and the router's attempt number for it;
-//! 2. one [`FaultMiddleware`](llmvcr_faults::FaultMiddleware) shared by every target,
+//! 1. one [`FaultMiddleware`](llmvcr_faults::FaultMiddleware) shared by every target,
 //!    running the scenario's `faults`;
-//! 3. the cassette middleware, in replay mode over the target's cassette, with the
+//! 2. the cassette middleware, in replay mode over the target's cassette, with the
 //!    provider matching rules (volatile fields ignored) and repeats allowed, so a
 //!    retried request is answered again by its recording. A request that matches no
 //!    recording fails with `no_match`; nothing ever reaches the network.

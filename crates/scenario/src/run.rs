@@ -1,19 +1,16 @@
 //! Running scenarios and checking their expectations.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use futures::future::{BoxFuture, FutureExt};
 use llmvcr::cassette::{Env, Mode};
-use llmvcr::{ChatRequest, Client, Endpoint, Error, ErrorKind, Provider, Usage};
+use llmvcr::routing::ClientTransport;
+use llmvcr::{ChatRequest, Client, Endpoint, Provider, Usage};
 use llmvcr_cost::{Catalog, Entry, Ledger, Money};
-use llmvcr_faults::{FaultContext, FaultMiddleware, FiredFault};
-use llmvcr_router::{
-    AttemptRecord, EventStream, Router, Target, Transport, estimate_tokens, format_duration,
-};
+use llmvcr_faults::{FaultMiddleware, FiredFault};
+use llmvcr_router::{AttemptRecord, Router, Target, estimate_tokens, format_duration};
 use serde::Serialize;
 
 use crate::error::ScenarioError;
@@ -150,58 +147,6 @@ fn setup(file: &Path, field: impl Into<String>, message: impl Into<String>) -> S
     }
 }
 
-/// Sets the [`FaultContext`] of each request from the target's current attempt.
-#[derive(Debug)]
-struct ContextLayer {
-    target: String,
-    attempt: Arc<AtomicU32>,
-}
-
-#[async_trait::async_trait]
-impl reqwest_middleware::Middleware for ContextLayer {
-    async fn handle(
-        &self,
-        req: reqwest::Request,
-        extensions: &mut http::Extensions,
-        next: reqwest_middleware::Next<'_>,
-    ) -> reqwest_middleware::Result<reqwest::Response> {
-        extensions.insert(FaultContext::new(
-            self.target.clone(),
-            self.attempt.load(Ordering::SeqCst),
-        ));
-        next.run(req, extensions).await
-    }
-}
-
-/// A [`Transport`] over one replaying client per target.
-struct ScenarioTransport {
-    clients: HashMap<String, (Client, Arc<AtomicU32>)>,
-}
-
-impl Transport for ScenarioTransport {
-    fn start<'a>(
-        &'a self,
-        target: &'a Target,
-        attempt: u32,
-        request: &'a ChatRequest,
-    ) -> BoxFuture<'a, llmvcr::Result<EventStream>> {
-        async move {
-            let Some((client, slot)) = self.clients.get(&target.name) else {
-                return Err(Error::new(
-                    ErrorKind::Other,
-                    format!("no client for target `{}`", target.name),
-                ));
-            };
-            slot.store(attempt, Ordering::SeqCst);
-            let mut request = request.clone();
-            request.model.clone_from(&target.model);
-            let stream = client.chat_stream(&request).await?;
-            Ok(Box::pin(stream) as EventStream)
-        }
-        .boxed()
-    }
-}
-
 fn micro_usd(money: Money) -> u64 {
     let micro = money.femto_usd().div_ceil(1_000_000_000);
     u64::try_from(micro).unwrap_or(u64::MAX)
@@ -212,7 +157,7 @@ async fn run_async(scenario: &Scenario, file: &Path) -> Result<ScenarioReport, S
     let faults = FaultMiddleware::new(scenario.faults.clone())
         .map_err(|e| setup(file, "faults", e.to_string()))?;
     let http = reqwest::Client::new();
-    let mut clients = HashMap::new();
+    let mut transport = ClientTransport::new();
     let mut targets = Vec::new();
     for (i, spec) in scenario.targets.iter().enumerate() {
         let endpoint = Provider::from_name(&spec.provider)
@@ -240,18 +185,13 @@ async fn run_async(scenario: &Scenario, file: &Path) -> Result<ScenarioReport, S
             .match_rules(rules)
             .build()
             .map_err(|e| setup(file, format!("targets[{i}].cassette"), e.to_string()))?;
-        let attempt = Arc::new(AtomicU32::new(1));
         let client = Client::builder(endpoint)
             .key_from_env(false)
             .http_client(http.clone())
-            .with(ContextLayer {
-                target: spec.name.clone(),
-                attempt: Arc::clone(&attempt),
-            })
             .with(faults.clone())
             .with(cassette)
             .build();
-        clients.insert(spec.name.clone(), (client, attempt));
+        transport = transport.with(spec.name.clone(), client);
         let mut target = Target::new(&spec.name, &spec.provider, &spec.model);
         target.context_window = spec.context_window;
         target.rate_limit = spec.rate_limit.clone();
@@ -265,33 +205,29 @@ async fn run_async(scenario: &Scenario, file: &Path) -> Result<ScenarioReport, S
     let ledger = Arc::new(Mutex::new(Ledger::new()));
     let usage_ledger = Arc::clone(&ledger);
     let scenario_name = scenario.name.clone();
-    let router = Router::new(
-        ScenarioTransport { clients },
-        targets,
-        scenario.policy.clone(),
-    )
-    .map_err(|e| setup(file, "policy", e.to_string()))?
-    .with_worst_case_cost(move |target: &Target, request: &ChatRequest| {
-        let max_output = request.max_tokens;
-        let input = estimate_tokens(request).saturating_sub(u64::from(max_output.unwrap_or(0)));
-        worst
-            .worst_case(&target.model, input, max_output)
-            .map(|c| micro_usd(c.total()))
-    })
-    .with_usage_cost(move |target: &Target, usage: &Usage| {
-        let cost = usage_catalog.cost(&target.model, usage)?;
-        usage_ledger
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .record(Entry {
-                scenario: Some(scenario_name.clone()),
-                target: target.name.clone(),
-                model: target.model.clone(),
-                usage: *usage,
-                cost,
-            });
-        Some(micro_usd(cost.total()))
-    });
+    let router = Router::new(transport, targets, scenario.policy.clone())
+        .map_err(|e| setup(file, "policy", e.to_string()))?
+        .with_worst_case_cost(move |target: &Target, request: &ChatRequest| {
+            let max_output = request.max_tokens;
+            let input = estimate_tokens(request).saturating_sub(u64::from(max_output.unwrap_or(0)));
+            worst
+                .worst_case(&target.model, input, max_output)
+                .map(|c| micro_usd(c.total()))
+        })
+        .with_usage_cost(move |target: &Target, usage: &Usage| {
+            let cost = usage_catalog.cost(&target.model, usage)?;
+            usage_ledger
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .record(Entry {
+                    scenario: Some(scenario_name.clone()),
+                    target: target.name.clone(),
+                    model: target.model.clone(),
+                    usage: *usage,
+                    cost,
+                });
+            Some(micro_usd(cost.total()))
+        });
 
     let started = tokio::time::Instant::now();
     let mut attempts: BTreeMap<String, usize> = scenario
