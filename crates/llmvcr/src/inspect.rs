@@ -198,32 +198,21 @@ fn decode_chat(
             Err(e) => (None, Some(e)),
         };
     }
+    // A decoder returns the events decoded before an error first, and the error on
+    // the next call, so the partial output of a failed stream is kept.
     let mut decoder = adapter.stream_decoder(content_type);
     let mut acc = StreamAccumulator::new();
-    let result = decoder.feed(body).and_then(|mut events| {
-        events.extend(decoder.finish()?);
-        Ok(events)
-    });
-    match result {
+    let error = match decoder.feed(body).and_then(|events| {
+        events.iter().for_each(|e| acc.push(e));
+        decoder.finish()
+    }) {
         Ok(events) => {
-            for e in &events {
-                acc.push(e);
-            }
-            (Some(acc.finish()), None)
+            events.iter().for_each(|e| acc.push(e));
+            None
         }
-        Err(e) => {
-            // Keep what decoded before the error: feed again, stopping at the error.
-            let mut decoder = adapter.stream_decoder(content_type);
-            let mut acc = StreamAccumulator::new();
-            for chunk in body.split_inclusive(|b| *b == b'\n') {
-                match decoder.feed(chunk) {
-                    Ok(events) => events.iter().for_each(|ev| acc.push(ev)),
-                    Err(_) => break,
-                }
-            }
-            (Some(acc.finish()), Some(e))
-        }
-    }
+        Err(e) => Some(e),
+    };
+    (Some(acc.finish()), error)
 }
 
 /// The recorded headers as an `http::HeaderMap`; names or values that are not valid
@@ -497,6 +486,23 @@ mod tests {
                 .as_deref(),
             Some("gpt4o")
         );
+    }
+
+    #[test]
+    fn a_stream_that_fails_midway_keeps_its_partial_output() {
+        let body = b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"claude-x\",\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n\
+event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n\
+event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hel\"}}\n\n\
+event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+        let (response, error) = decode_chat(
+            WireApi::AnthropicMessages,
+            Provider::Anthropic,
+            true,
+            Some("text/event-stream"),
+            body,
+        );
+        assert_eq!(response.unwrap().text, "Hel");
+        assert_eq!(error.unwrap().kind, llmvcr_core::ErrorKind::Overloaded);
     }
 
     #[test]
