@@ -324,6 +324,7 @@
 mod convert;
 mod error;
 mod export;
+mod fastyaml;
 pub mod format;
 pub mod import;
 mod matcher;

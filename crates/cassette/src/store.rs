@@ -34,9 +34,12 @@ const IN_MEMORY: &str = "(cassette)";
 ///   of the interaction that holds it.
 pub fn parse(text: &str, source: &str) -> Result<Cassette> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    // One typed parse on the happy path. Only when it fails is the text parsed
-    // again, untyped, to tell bad YAML and a wrong version from a schema error.
-    let cassette: Cassette = match yaml_serde::from_str(text) {
+    // Cassettes written by llmvcr take the fast reader. Anything it does not
+    // handle goes to the general parser: one typed parse, and only when that
+    // fails an untyped one, to tell bad YAML and a wrong version from a
+    // schema error.
+    let fast = crate::fastyaml::parse(text).and_then(crate::fastyaml::cassette);
+    let cassette: Cassette = match fast.map_or_else(|| yaml_serde::from_str(text), Ok) {
         Ok(cassette) => cassette,
         Err(schema_err) => {
             let doc: yaml_serde::Value = yaml_serde::from_str(text).map_err(|err| {
@@ -345,9 +348,9 @@ fn check_version(doc: &yaml_serde::Value, source: &str) -> Result<()> {
 /// Checks what the types alone do not: statuses, methods, base64, and the
 /// body/stream and frame rules.
 fn validate(cassette: &Cassette, text: &str, source: &str) -> Result<()> {
-    let lines = interaction_lines(text, cassette.interactions.len());
     for (index, interaction) in cassette.interactions.iter().enumerate() {
         if let Err(message) = validate_interaction(interaction) {
+            let lines = interaction_lines(text, cassette.interactions.len());
             return Err(CassetteError::Schema {
                 file: source.to_owned(),
                 line: lines.get(index).copied(),
