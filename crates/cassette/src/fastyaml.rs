@@ -19,7 +19,6 @@
 
 use std::borrow::Cow;
 
-use serde::Deserialize as _;
 use serde_json::{Map, Number, Value};
 
 use crate::format::{
@@ -35,65 +34,390 @@ type Fast<T> = Result<T, Unsupported>;
 
 /// Reads a YAML document of the subset into a JSON value, or `None` when the
 /// text is outside the subset (or not valid YAML at all).
-pub(crate) fn parse(text: &str) -> Option<Value> {
-    let mut reader = Reader::new(text, false);
+#[cfg(test)]
+fn parse(text: &str) -> Option<Value> {
+    let mut reader = Reader::new(text, Values, false);
     reader.document().ok()
 }
 
-/// Reads a format v1 cassette of the subset, leaving the JSON payloads of
-/// responses (`response.body.json`, `response.stream.frames[].data`) unread:
-/// they are checked to be in the subset and come back as `null`, with a
-/// [`Deferred`] each that [`read_deferred`] reads later. Requests are read
-/// whole. `None` when the text is outside the subset.
-#[allow(dead_code)] // Used by lazy loading.
-pub(crate) fn parse_deferring(text: &str) -> Option<(Value, Vec<Deferred>)> {
-    let mut reader = Reader::new(text, true);
+/// Reads a format v1 cassette of the subset, leaving its JSON payloads
+/// (`request.body.json`, `response.body.json`, `response.stream.frames[].data`)
+/// unread: they are skipped by their indentation alone and come back as
+/// `null`, with a [`Deferred`] each that [`read_deferred`] (or, for the match
+/// key of a request body, [`deferred_canonical`]) reads later. `None` when the rest of the text is
+/// outside the subset.
+pub(crate) fn parse_deferring(text: &str) -> Option<(Node<'_>, Vec<Deferred>)> {
+    let mut reader = Reader::new(text, Nodes, true);
     let value = reader.document().ok()?;
     Some((value, reader.deferred))
 }
 
-/// A response payload left unread by [`parse_deferring`].
+/// A JSON payload left unread by [`parse_deferring`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Deferred {
     /// The interaction it belongs to.
     pub(crate) interaction: usize,
-    /// Where in the response it goes.
+    /// Where in the interaction it goes.
     pub(crate) slot: Slot,
     resume: Resume,
 }
 
-/// Where a deferred payload goes in its response.
+/// Where a deferred payload goes in its interaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Slot {
-    /// `body.json`.
-    Body,
-    /// `stream.frames[n].data`.
+    /// `request.body.json`.
+    RequestBody,
+    /// `response.body.json`.
+    ResponseBody,
+    /// `response.stream.frames[n].data`.
     Frame(usize),
 }
 
-/// The reader's state at the start of a mapping value, to read it again.
+/// The reader's state at the start of a mapping value, to read it again, and
+/// where skipping it ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Resume {
     pos: usize,
     indent: usize,
     after: usize,
     end: usize,
+    skipped_to: usize,
 }
 
 /// Reads a payload that [`parse_deferring`] left unread, from the same text.
-#[allow(dead_code)] // Used by lazy loading.
+/// `None` when it is outside the subset, or does not end where skipping it
+/// ended.
 pub(crate) fn read_deferred(text: &str, deferred: &Deferred) -> Option<Value> {
-    let mut reader = Reader::new(text, false);
+    read_with(text, deferred, Values)
+}
+
+fn read_with<'a, S: Sink<'a>>(text: &'a str, deferred: &Deferred, sink: S) -> Option<S::Node> {
+    let mut reader = Reader::new(text, sink, false);
     let Resume {
         pos,
         indent,
         after,
         end,
+        skipped_to,
     } = deferred.resume;
     reader.pos = pos;
-    reader
+    let value = reader
         .value_after_colon(indent, after, end, Ctx::Payload)
-        .ok()
+        .ok()?;
+    match reader.peek().ok()? {
+        Some(line) if line.content < skipped_to => None,
+        _ => Some(value),
+    }
+}
+
+/// What the reader builds from what it reads.
+trait Sink<'a> {
+    type Node;
+    type Map;
+    type Seq;
+    fn scalar(&mut self, scalar: Scalar<'a>) -> Self::Node;
+    fn string(&mut self, text: Cow<'a, str>) -> Self::Node;
+    fn open_map(&mut self) -> Self::Map;
+    /// Before the value of `key` is read. A `Cow` so a sink can keep a key
+    /// borrowed from the text.
+    #[allow(clippy::ptr_arg)]
+    fn key(&mut self, map: &mut Self::Map, key: &Cow<'a, str>) -> Fast<()>;
+    /// After it is read. `strict`: a repeated key is outside the subset.
+    fn entry(
+        &mut self,
+        map: &mut Self::Map,
+        key: Cow<'a, str>,
+        value: Self::Node,
+        strict: bool,
+    ) -> Fast<()>;
+    fn close_map(&mut self, map: Self::Map) -> Self::Node;
+    fn open_seq(&mut self) -> Self::Seq;
+    /// Before an item is read.
+    fn item(&mut self, seq: &mut Self::Seq);
+    fn push(&mut self, seq: &mut Self::Seq, value: Self::Node);
+    fn close_seq(&mut self, seq: Self::Seq) -> Self::Node;
+}
+
+/// Builds JSON values.
+struct Values;
+
+impl<'a> Sink<'a> for Values {
+    type Node = Value;
+    type Map = Map<String, Value>;
+    type Seq = Vec<Value>;
+
+    fn scalar(&mut self, scalar: Scalar<'a>) -> Value {
+        match scalar {
+            Scalar::Null => Value::Null,
+            Scalar::Bool(b) => Value::Bool(b),
+            Scalar::Number(n) => Value::Number(n),
+            Scalar::Str(s) => Value::String(s.to_owned()),
+        }
+    }
+
+    fn string(&mut self, text: Cow<'a, str>) -> Value {
+        Value::String(text.into_owned())
+    }
+
+    fn open_map(&mut self) -> Map<String, Value> {
+        Map::new()
+    }
+
+    fn key(&mut self, _: &mut Map<String, Value>, _: &Cow<'a, str>) -> Fast<()> {
+        Ok(())
+    }
+
+    fn entry(
+        &mut self,
+        map: &mut Map<String, Value>,
+        key: Cow<'a, str>,
+        value: Value,
+        strict: bool,
+    ) -> Fast<()> {
+        // Outside the cassette's own mappings the last of repeated keys wins,
+        // at the place of the first, as in the general parser.
+        if map.insert(key.into_owned(), value).is_some() && strict {
+            return Err(Unsupported);
+        }
+        Ok(())
+    }
+
+    fn close_map(&mut self, map: Map<String, Value>) -> Value {
+        Value::Object(map)
+    }
+
+    fn open_seq(&mut self) -> Vec<Value> {
+        Vec::new()
+    }
+
+    fn item(&mut self, _: &mut Vec<Value>) {}
+
+    fn push(&mut self, seq: &mut Vec<Value>, value: Value) {
+        seq.push(value);
+    }
+
+    fn close_seq(&mut self, seq: Vec<Value>) -> Value {
+        Value::Array(seq)
+    }
+}
+
+/// Writes the canonical JSON of a deferred request body: keys sorted, the
+/// fields `pointers` select left out, numbers and strings as the matcher
+/// writes them, for a repeated key the last value, as in the JSON value the
+/// body reads to. `None` where [`read_deferred`] gives `None`.
+pub(crate) fn deferred_canonical(
+    text: &str,
+    deferred: &Deferred,
+    pointers: &[&[String]],
+    out: &mut Vec<u8>,
+) -> Option<()> {
+    let mut sink = Canonical {
+        out: std::mem::take(out),
+        pointers: vec![pointers.to_vec()],
+        muted: 0,
+        scratch: Vec::new(),
+    };
+    let read = read_with(text, deferred, &mut sink);
+    *out = sink.out;
+    read
+}
+
+/// Writes canonical JSON; see [`deferred_canonical`].
+struct Canonical<'p> {
+    out: Vec<u8>,
+    /// The pointers still to match below each open container, innermost last.
+    pointers: Vec<Vec<&'p [String]>>,
+    /// How many ignored entries or items the reader is inside: nothing is
+    /// written while above zero.
+    muted: usize,
+    scratch: Vec<u8>,
+}
+
+/// An object being written canonically.
+struct CanonObject<'a> {
+    /// Whether the whole object is inside an ignored field.
+    muted: bool,
+    /// Where its entries start in the output.
+    start: usize,
+    /// Each entry written: its key, and where it starts and ends.
+    entries: Vec<(Cow<'a, str>, usize, usize)>,
+    /// Whether the entry being read is ignored.
+    ignored: bool,
+}
+
+/// An array being written canonically.
+struct CanonArray {
+    muted: bool,
+    index: usize,
+    written: bool,
+    ignored: bool,
+}
+
+impl<'p> Canonical<'p> {
+    /// The pointers below `segment`, or `None` when one ends there. Pushed
+    /// when `Some`.
+    fn descend(&mut self, segment: &str) -> bool {
+        let below = match self.pointers.last() {
+            Some(current) if !current.is_empty() => {
+                crate::matcher::descend_pointers(current, segment)
+            }
+            _ => Some(Vec::new()),
+        };
+        match below {
+            Some(below) => {
+                self.pointers.push(below);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl<'a, 'p> Sink<'a> for &mut Canonical<'p> {
+    type Node = ();
+    type Map = CanonObject<'a>;
+    type Seq = CanonArray;
+
+    fn scalar(&mut self, scalar: Scalar<'a>) {
+        if self.muted > 0 {
+            return;
+        }
+        match scalar {
+            Scalar::Null => self.out.extend_from_slice(b"null"),
+            Scalar::Bool(true) => self.out.extend_from_slice(b"true"),
+            Scalar::Bool(false) => self.out.extend_from_slice(b"false"),
+            Scalar::Number(n) => crate::matcher::write_canonical_number(&n, &mut self.out),
+            Scalar::Str(s) => crate::matcher::write_canonical_string(s, &mut self.out),
+        }
+    }
+
+    fn string(&mut self, text: Cow<'a, str>) {
+        if self.muted == 0 {
+            crate::matcher::write_canonical_string(&text, &mut self.out);
+        }
+    }
+
+    fn open_map(&mut self) -> CanonObject<'a> {
+        let muted = self.muted > 0;
+        if !muted {
+            self.out.push(b'{');
+        }
+        CanonObject {
+            muted,
+            start: self.out.len(),
+            entries: Vec::new(),
+            ignored: false,
+        }
+    }
+
+    fn key(&mut self, map: &mut CanonObject<'a>, key: &Cow<'a, str>) -> Fast<()> {
+        if map.muted {
+            return Ok(());
+        }
+        if self.descend(key) {
+            map.entries.push((key.clone(), self.out.len(), 0));
+            crate::matcher::write_canonical_string(key, &mut self.out);
+            self.out.push(b':');
+        } else {
+            map.ignored = true;
+            self.muted += 1;
+        }
+        Ok(())
+    }
+
+    fn entry(&mut self, map: &mut CanonObject<'a>, _: Cow<'a, str>, (): (), _: bool) -> Fast<()> {
+        if map.muted {
+            return Ok(());
+        }
+        if map.ignored {
+            map.ignored = false;
+            self.muted -= 1;
+        } else {
+            self.pointers.pop();
+            if let Some(entry) = map.entries.last_mut() {
+                entry.2 = self.out.len();
+            }
+        }
+        Ok(())
+    }
+
+    fn close_map(&mut self, mut map: CanonObject<'a>) {
+        if map.muted {
+            return;
+        }
+        // Sorted by key; of repeated keys the last, as a JSON value keeps.
+        map.entries.sort_by(|a, b| a.0.cmp(&b.0));
+        self.scratch.clear();
+        self.scratch.extend_from_slice(&self.out[map.start..]);
+        self.out.truncate(map.start);
+        let mut first = true;
+        for (i, (key, start, end)) in map.entries.iter().enumerate() {
+            if map.entries.get(i + 1).is_some_and(|next| next.0 == *key) {
+                continue;
+            }
+            if !first {
+                self.out.push(b',');
+            }
+            first = false;
+            self.out
+                .extend_from_slice(&self.scratch[start - map.start..end - map.start]);
+        }
+        self.out.push(b'}');
+    }
+
+    fn open_seq(&mut self) -> CanonArray {
+        let muted = self.muted > 0;
+        if !muted {
+            self.out.push(b'[');
+        }
+        CanonArray {
+            muted,
+            index: 0,
+            written: false,
+            ignored: false,
+        }
+    }
+
+    fn item(&mut self, seq: &mut CanonArray) {
+        if seq.muted {
+            return;
+        }
+        let kept = match self.pointers.last() {
+            Some(current) if !current.is_empty() => self.descend(&seq.index.to_string()),
+            _ => {
+                self.pointers.push(Vec::new());
+                true
+            }
+        };
+        if kept {
+            if seq.written {
+                self.out.push(b',');
+            }
+            seq.written = true;
+        } else {
+            seq.ignored = true;
+            self.muted += 1;
+        }
+    }
+
+    fn push(&mut self, seq: &mut CanonArray, (): ()) {
+        if seq.muted {
+            return;
+        }
+        if seq.ignored {
+            seq.ignored = false;
+            self.muted -= 1;
+        } else {
+            self.pointers.pop();
+        }
+        seq.index += 1;
+    }
+
+    fn close_seq(&mut self, seq: CanonArray) {
+        if !seq.muted {
+            self.out.push(b']');
+        }
+    }
 }
 
 /// One line of the document, or the rest of one: where its content starts,
@@ -107,17 +431,17 @@ struct Line {
     next: usize,
 }
 
-/// Where a node sits in a cassette: what decides how duplicate keys are
-/// treated (an error in the cassette's own mappings, the last one wins in
-/// JSON payloads, as the general parser does) and which payloads are
+/// Where a node sits in a cassette: what decides how repeated keys are
+/// treated (outside the subset in the cassette's own mappings, the last one
+/// wins in JSON payloads, as in the general parser) and which payloads are
 /// deferred.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ctx {
     Root,
     Interactions,
     Interaction(usize),
-    Request,
-    RequestBody,
+    Request(usize),
+    RequestBody(usize),
     Response(usize),
     ResponseBody(usize),
     Stream(usize),
@@ -134,13 +458,13 @@ impl Ctx {
         match (self, key) {
             (Ctx::Payload, _) => Ctx::Payload,
             (Ctx::Root, "interactions") => Ctx::Interactions,
-            (Ctx::Interaction(_), "request") => Ctx::Request,
+            (Ctx::Interaction(i), "request") => Ctx::Request(i),
             (Ctx::Interaction(i), "response") => Ctx::Response(i),
-            (Ctx::Request, "body") => Ctx::RequestBody,
+            (Ctx::Request(i), "body") => Ctx::RequestBody(i),
             (Ctx::Response(i), "body") => Ctx::ResponseBody(i),
             (Ctx::Response(i), "stream") => Ctx::Stream(i),
             (Ctx::Stream(i), "frames") => Ctx::Frames(i),
-            (Ctx::RequestBody | Ctx::ResponseBody(_) | Ctx::Frame(..), "json" | "data") => {
+            (Ctx::RequestBody(_) | Ctx::ResponseBody(_) | Ctx::Frame(..), "json" | "data") => {
                 Ctx::Payload
             }
             _ => Ctx::Other,
@@ -156,27 +480,27 @@ impl Ctx {
         }
     }
 
-    /// The slot of the response payload that `key` opens here, if any.
+    /// The interaction and slot of the payload that `key` opens here, if any.
     fn deferrable(self, key: &str) -> Option<(usize, Slot)> {
         match (self, key) {
-            (Ctx::ResponseBody(i), "json") => Some((i, Slot::Body)),
+            (Ctx::RequestBody(i), "json") => Some((i, Slot::RequestBody)),
+            (Ctx::ResponseBody(i), "json") => Some((i, Slot::ResponseBody)),
             (Ctx::Frame(i, n), "data") => Some((i, Slot::Frame(n))),
             _ => None,
         }
     }
 }
 
-struct Reader<'a> {
+struct Reader<'a, S> {
     text: &'a str,
     bytes: &'a [u8],
+    sink: S,
     /// The start of the first line not read yet.
     pos: usize,
     /// The last line [`Reader::peek`] found, and where it looked from.
     peeked: Option<(usize, Line)>,
-    /// Whether response payloads are deferred.
+    /// Whether payloads are deferred.
     defer: bool,
-    /// Whether values are only checked, not built (inside a deferred payload).
-    skipping: bool,
     deferred: Vec<Deferred>,
 }
 
@@ -188,7 +512,7 @@ enum Chomp {
     Keep,
 }
 
-/// A scalar's value, before it is built.
+/// A plain scalar's value.
 enum Scalar<'a> {
     Null,
     Bool(bool),
@@ -196,20 +520,20 @@ enum Scalar<'a> {
     Str(&'a str),
 }
 
-impl<'a> Reader<'a> {
-    fn new(text: &'a str, defer: bool) -> Reader<'a> {
+impl<'a, S: Sink<'a>> Reader<'a, S> {
+    fn new(text: &'a str, sink: S, defer: bool) -> Reader<'a, S> {
         Reader {
             text,
             bytes: text.as_bytes(),
+            sink,
             pos: 0,
             peeked: None,
             defer,
-            skipping: false,
             deferred: Vec::new(),
         }
     }
 
-    fn document(&mut self) -> Fast<Value> {
+    fn document(&mut self) -> Fast<S::Node> {
         let line = self.peek()?.ok_or(Unsupported)?;
         if line.indent != 0 {
             return Err(Unsupported);
@@ -222,9 +546,9 @@ impl<'a> Reader<'a> {
         Ok(value)
     }
 
-    /// The next line with content, without consuming it. Blank lines are
-    /// skipped; comment lines, tabs in the indentation, CR line ends and
-    /// document markers are outside the subset.
+    /// The next line with content, without consuming it. Blank and comment
+    /// lines are skipped; tabs in the indentation, CR line ends and document
+    /// markers are outside the subset.
     fn peek(&mut self) -> Fast<Option<Line>> {
         if let Some((from, line)) = self.peeked
             && from == self.pos
@@ -237,15 +561,12 @@ impl<'a> Reader<'a> {
             if pos >= b.len() {
                 return Ok(None);
             }
-            let mut content = pos;
-            while content < b.len() && b[content] == b' ' {
-                content += 1;
-            }
+            let content = pos + count_spaces(&b[pos..]);
             if content < b.len() && b[content] == b'\n' {
                 pos = content + 1;
                 continue;
             }
-            let end = memchr::memchr(b'\n', &b[content..]).map_or(b.len(), |i| content + i);
+            let end = content + find_newline(&b[content..]);
             if content == end {
                 return Ok(None);
             }
@@ -280,7 +601,7 @@ impl<'a> Reader<'a> {
     /// A block node whose first line is `line` (already consumed), at the
     /// line's column: a sequence or a mapping. A scalar on a line of its own
     /// is outside the subset.
-    fn node(&mut self, line: Line, ctx: Ctx) -> Fast<Value> {
+    fn node(&mut self, line: Line, ctx: Ctx) -> Fast<S::Node> {
         if self.is_dash(line.content, line.end) {
             return self.seq(line, ctx);
         }
@@ -291,38 +612,40 @@ impl<'a> Reader<'a> {
     }
 
     /// A block mapping at `first.indent` whose first key is `key`.
-    fn map(&mut self, first: Line, mut key: (Cow<'a, str>, usize), ctx: Ctx) -> Fast<Value> {
+    fn map(&mut self, first: Line, mut key: (Cow<'a, str>, usize), ctx: Ctx) -> Fast<S::Node> {
         let indent = first.indent;
-        let mut map = Map::new();
+        let mut map = self.sink.open_map();
         let mut line = first;
         loop {
             let (name, after) = key;
-            let value = match ctx.deferrable(&name).filter(|_| self.defer) {
+            self.sink.key(&mut map, &name)?;
+            let deferred = if self.defer {
+                ctx.deferrable(&name)
+            } else {
+                None
+            };
+            let value = match deferred {
                 Some((interaction, slot)) => {
+                    let pos = self.pos;
+                    let inline = self.skip_spaces(after, line.end) < line.end;
+                    self.skip_block(indent, !inline);
                     self.deferred.push(Deferred {
                         interaction,
                         slot,
                         resume: Resume {
-                            pos: self.pos,
+                            pos,
                             indent,
                             after,
                             end: line.end,
+                            skipped_to: self.pos,
                         },
                     });
-                    self.skipping = true;
-                    let checked = self.value_after_colon(indent, after, line.end, Ctx::Payload);
-                    self.skipping = false;
-                    checked?;
-                    Value::Null
+                    self.sink.scalar(Scalar::Null)
                 }
                 None => self.value_after_colon(indent, after, line.end, ctx.entry(&name))?,
             };
-            if !self.skipping
-                && map.insert(name.into_owned(), value).is_some()
-                && ctx != Ctx::Payload
-            {
-                return Err(Unsupported);
-            }
+            self.sink
+                .entry(&mut map, name, value, ctx != Ctx::Payload)?;
             match self.peek()? {
                 Some(next) if next.indent == indent => {
                     if self.is_dash(next.content, next.end) {
@@ -333,19 +656,42 @@ impl<'a> Reader<'a> {
                     line = next;
                 }
                 Some(next) if next.indent > indent => return Err(Unsupported),
-                _ => return Ok(Value::Object(map)),
+                _ => return Ok(self.sink.close_map(map)),
             }
         }
     }
 
+    /// Skips the lines of a mapping value at `indent` by their indentation
+    /// alone: blank lines, deeper lines, and with `dashes` the items of a
+    /// sequence at `indent` itself.
+    fn skip_block(&mut self, indent: usize, dashes: bool) {
+        let b = self.bytes;
+        let mut pos = self.pos;
+        while pos < b.len() {
+            let content = pos + count_spaces(&b[pos..]);
+            let depth = content - pos;
+            let blank = content == b.len() || b[content] == b'\n';
+            let dash = dashes
+                && depth == indent
+                && b[content] == b'-'
+                && matches!(b.get(content + 1), None | Some(b' ' | b'\n'));
+            if !(blank || depth > indent || dash) {
+                break;
+            }
+            pos = (content + find_newline(&b[content..]) + 1).min(b.len());
+        }
+        self.pos = pos;
+    }
+
     /// A block sequence whose dashes are at `first.indent`; `first.content`
     /// is at the first dash.
-    fn seq(&mut self, first: Line, ctx: Ctx) -> Fast<Value> {
+    fn seq(&mut self, first: Line, ctx: Ctx) -> Fast<S::Node> {
         let indent = first.indent;
-        let mut items = Vec::new();
+        let mut items = self.sink.open_seq();
         let mut line = first;
         let mut index = 0;
         loop {
+            self.sink.item(&mut items);
             let item_ctx = ctx.item(index);
             let start = self.skip_spaces(line.content + 1, line.end);
             let item = if start == line.end {
@@ -354,7 +700,7 @@ impl<'a> Reader<'a> {
                         self.pos = next.next;
                         self.node(next, item_ctx)?
                     }
-                    _ => Value::Null,
+                    _ => self.sink.scalar(Scalar::Null),
                 }
             } else {
                 let rest = Line {
@@ -371,9 +717,7 @@ impl<'a> Reader<'a> {
                     self.inline(indent, start, line.end)?
                 }
             };
-            if !self.skipping {
-                items.push(item);
-            }
+            self.sink.push(&mut items, item);
             index += 1;
             match self.peek()? {
                 Some(next) if next.indent == indent && self.is_dash(next.content, next.end) => {
@@ -381,7 +725,7 @@ impl<'a> Reader<'a> {
                     line = next;
                 }
                 Some(next) if next.indent > indent => return Err(Unsupported),
-                _ => return Ok(Value::Array(items)),
+                _ => return Ok(self.sink.close_seq(items)),
             }
         }
     }
@@ -394,7 +738,7 @@ impl<'a> Reader<'a> {
         after: usize,
         end: usize,
         ctx: Ctx,
-    ) -> Fast<Value> {
+    ) -> Fast<S::Node> {
         let start = self.skip_spaces(after, end);
         if start < end {
             return self.inline(indent, start, end);
@@ -408,47 +752,40 @@ impl<'a> Reader<'a> {
                 self.pos = next.next;
                 self.seq(next, ctx)
             }
-            _ => Ok(Value::Null),
+            _ => Ok(self.sink.scalar(Scalar::Null)),
         }
     }
 
     /// A scalar (or empty flow collection) from `start` to the end of the
     /// line; `indent` is the column of the mapping or sequence holding it.
-    fn inline(&mut self, indent: usize, start: usize, end: usize) -> Fast<Value> {
+    fn inline(&mut self, indent: usize, start: usize, end: usize) -> Fast<S::Node> {
         let b = self.bytes;
         match b[start] {
             b'|' => {
                 let text = self.literal(indent, start + 1, end)?;
-                Ok(text.map_or(Value::Null, Value::String))
+                Ok(self.sink.string(Cow::Owned(text)))
             }
             b'\'' | b'"' => {
                 let (text, close) = self.quoted(start, end)?;
                 if self.skip_spaces(close, end) != end {
                     return Err(Unsupported);
                 }
-                Ok(if self.skipping {
-                    Value::Null
-                } else {
-                    Value::String(text.into_owned())
-                })
+                Ok(self.sink.string(text))
             }
             b'{' | b'[' => match trim_end(&b[start..end]) {
-                b"{}" => Ok(Value::Object(Map::new())),
-                b"[]" => Ok(Value::Array(Vec::new())),
+                b"{}" => {
+                    let map = self.sink.open_map();
+                    Ok(self.sink.close_map(map))
+                }
+                b"[]" => {
+                    let seq = self.sink.open_seq();
+                    Ok(self.sink.close_seq(seq))
+                }
                 _ => Err(Unsupported),
             },
             _ => {
                 let scalar = resolve(self.plain(start, end)?)?;
-                Ok(if self.skipping {
-                    Value::Null
-                } else {
-                    match scalar {
-                        Scalar::Null => Value::Null,
-                        Scalar::Bool(b) => Value::Bool(b),
-                        Scalar::Number(n) => Value::Number(n),
-                        Scalar::Str(s) => Value::String(s.to_owned()),
-                    }
-                })
+                Ok(self.sink.scalar(scalar))
             }
         }
     }
@@ -466,14 +803,15 @@ impl<'a> Reader<'a> {
         let end = start + trim_end(&b[start..end]).len();
         let slice = &b[start..end];
         let mut i = 0;
-        while i < slice.len() {
-            let byte = slice[i];
-            match CLASS[usize::from(byte)] {
-                PLAIN | INDICATOR => i += 1,
-                COLON if i + 1 == slice.len() || slice[i + 1] == b' ' => return Err(Unsupported),
-                COLON => i += 1,
-                HASH if i > 0 && slice[i - 1] == b' ' => return Err(Unsupported),
-                HASH => i += 1,
+        loop {
+            i += find_special(&slice[i..], b':', b'#', true);
+            let Some(&byte) = slice.get(i) else {
+                break;
+            };
+            match byte {
+                b':' if i + 1 == slice.len() || slice[i + 1] == b' ' => return Err(Unsupported),
+                b'#' if i > 0 && slice[i - 1] == b' ' => return Err(Unsupported),
+                b':' | b'#' => i += 1,
                 _ => i += allowed(slice, i, false)?,
             }
         }
@@ -485,6 +823,21 @@ impl<'a> Reader<'a> {
     /// the text at `start` is not a key (a scalar, say).
     fn key_at(&self, start: usize, end: usize) -> Fast<Option<(Cow<'a, str>, usize)>> {
         let b = self.bytes;
+        // Most keys are words: a letter or `_`, then letters, digits, `_`
+        // and `-`, then `: ` or the end of the line.
+        if b[start].is_ascii_alphabetic() || b[start] == b'_' {
+            let mut at = start + 1;
+            while at < end && (b[at].is_ascii_alphanumeric() || matches!(b[at], b'_' | b'-')) {
+                at += 1;
+            }
+            if at < end && b[at] == b':' && (at + 1 == end || b[at + 1] == b' ') {
+                let key = &self.text[start..at];
+                return match resolve(key)? {
+                    Scalar::Str(key) => Ok(Some((Cow::Borrowed(key), at + 1))),
+                    _ => Err(Unsupported),
+                };
+            }
+        }
         if matches!(b[start], b'\'' | b'"') {
             let (text, close) = self.quoted(start, end)?;
             let colon = self.skip_spaces(close, end);
@@ -606,8 +959,8 @@ impl<'a> Reader<'a> {
 
     /// A literal block scalar whose header (after `|`) runs from `header` to
     /// `end`; `indent` is the column of the mapping or sequence holding it.
-    /// Its content starts on the line at `self.pos`. `None` when skipping.
-    fn literal(&mut self, indent: usize, header: usize, end: usize) -> Fast<Option<String>> {
+    /// Its content starts on the line at `self.pos`.
+    fn literal(&mut self, indent: usize, header: usize, end: usize) -> Fast<String> {
         let b = self.bytes;
         let mut chomp = Chomp::Clip;
         let mut explicit = None;
@@ -651,12 +1004,10 @@ impl<'a> Reader<'a> {
             if any_content {
                 pending_breaks += 1;
             }
-            if !self.skipping {
-                for _ in 0..pending_breaks {
-                    text.push('\n');
-                }
-                text.push_str(&self.text[pos + content_indent..line_end]);
+            for _ in 0..pending_breaks {
+                text.push('\n');
             }
+            text.push_str(&self.text[pos + content_indent..line_end]);
             pending_breaks = 0;
             any_content = true;
             pos = line_end + 1;
@@ -665,9 +1016,6 @@ impl<'a> Reader<'a> {
             return Err(Unsupported);
         }
         self.pos = pos;
-        if self.skipping {
-            return Ok(None);
-        }
         match chomp {
             Chomp::Strip => {}
             Chomp::Clip if any_content => text.push('\n'),
@@ -683,7 +1031,7 @@ impl<'a> Reader<'a> {
                 }
             }
         }
-        Ok(Some(text))
+        Ok(text)
     }
 
     /// The indentation of a literal's content: that of its first line with
@@ -770,14 +1118,104 @@ fn trim_end(bytes: &[u8]) -> &[u8] {
 /// quoted or literal scalar (tabs included).
 fn check(bytes: &[u8]) -> Fast<()> {
     let mut i = 0;
-    while i < bytes.len() {
-        if CLASS[usize::from(bytes[i])] != OTHER {
-            i += 1;
-        } else {
-            i += allowed(bytes, i, true)?;
+    loop {
+        i += find_special(&bytes[i..], 0x7f, 0x7f, true);
+        if i >= bytes.len() {
+            return Ok(());
         }
+        i += allowed(bytes, i, true)?;
     }
-    Ok(())
+}
+
+/// How many spaces `bytes` starts with. Eight bytes at a time.
+#[inline]
+fn count_spaces(bytes: &[u8]) -> usize {
+    let mut at = 0;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let other = u64::from_le_bytes(word) ^ (ONES * u64::from(b' '));
+        if other != 0 {
+            return at + (other.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    at + chunks
+        .remainder()
+        .iter()
+        .take_while(|&&b| b == b' ')
+        .count()
+}
+
+/// The index of the first line feed in `bytes`, or its length. Lines are
+/// short, so a word at a time beats a vectorised search's set-up.
+#[inline]
+fn find_newline(bytes: &[u8]) -> usize {
+    let mut at = 0;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let hits = bytes_equal(u64::from_le_bytes(word), b'\n');
+        if hits != 0 {
+            return at + (hits.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    at + chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(chunks.remainder().len())
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `word` below `n` (at most 0x80), exact for
+/// the lowest such byte.
+#[inline]
+fn bytes_below(word: u64, n: u8) -> u64 {
+    word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS
+}
+
+/// The high bit of each byte of `word` equal to `byte`, exact for the lowest.
+#[inline]
+fn bytes_equal(word: u64, byte: u8) -> u64 {
+    bytes_below(word ^ (ONES * u64::from(byte)), 1)
+}
+
+/// The index of the first byte of `bytes` that is `a`, `b`, a control
+/// character or DEL, or (with `wide`) not ASCII; `bytes.len()` if none.
+/// Eight bytes at a time.
+#[inline]
+fn find_special(bytes: &[u8], a: u8, b: u8, wide: bool) -> usize {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let mut hits = bytes_below(word, 0x20)
+            | bytes_equal(word, 0x7f)
+            | bytes_equal(word, a)
+            | bytes_equal(word, b);
+        if wide {
+            hits |= word & HIGHS;
+        }
+        if hits != 0 {
+            return at + (hits.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    for &byte in chunks.remainder() {
+        if byte < 0x20 || byte == 0x7f || byte == a || byte == b || (wide && byte >= 0x80) {
+            return at;
+        }
+        at += 1;
+    }
+    at
 }
 
 /// The length of the character at `bytes[i]` if the subset allows it in a
@@ -877,75 +1315,216 @@ fn resolve(text: &str) -> Fast<Scalar<'_>> {
     }
 }
 
-/// The cassette a value read by [`parse`] describes, built by moving its
-/// parts (the JSON payloads are not copied). `None` when anything is not
-/// exactly as the schema wants it: the caller then deserialises with serde,
-/// which explains what is wrong.
-pub(crate) fn cassette(value: Value) -> Option<Cassette> {
-    let mut map = object(value)?;
-    let llmvcr = u32::try_from(map.remove("llmvcr")?.as_u64()?).ok()?;
-    let interactions = match map.remove("interactions") {
-        None => Vec::new(),
-        Some(Value::Array(items)) => items
-            .into_iter()
-            .map(interaction)
-            .collect::<Option<Vec<_>>>()?,
-        Some(_) => return None,
-    };
-    map.is_empty().then_some(Cassette {
-        llmvcr,
-        interactions,
-    })
+/// A node of a cassette's own structure, as [`parse_deferring`] reads it:
+/// strings borrowed from the text where they can be, mappings as lists.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Node<'a> {
+    Null,
+    Bool(bool),
+    Number(Number),
+    Str(Cow<'a, str>),
+    Map(Vec<(Cow<'a, str>, Node<'a>)>),
+    Seq(Vec<Node<'a>>),
 }
 
-fn object(value: Value) -> Option<Map<String, Value>> {
-    match value {
-        Value::Object(map) => Some(map),
+/// Builds [`Node`]s.
+struct Nodes;
+
+impl<'a> Sink<'a> for Nodes {
+    type Node = Node<'a>;
+    type Map = Vec<(Cow<'a, str>, Node<'a>)>;
+    type Seq = Vec<Node<'a>>;
+
+    fn scalar(&mut self, scalar: Scalar<'a>) -> Node<'a> {
+        match scalar {
+            Scalar::Null => Node::Null,
+            Scalar::Bool(b) => Node::Bool(b),
+            Scalar::Number(n) => Node::Number(n),
+            Scalar::Str(s) => Node::Str(Cow::Borrowed(s)),
+        }
+    }
+
+    fn string(&mut self, text: Cow<'a, str>) -> Node<'a> {
+        Node::Str(text)
+    }
+
+    fn open_map(&mut self) -> Self::Map {
+        Vec::new()
+    }
+
+    fn key(&mut self, _: &mut Self::Map, _: &Cow<'a, str>) -> Fast<()> {
+        Ok(())
+    }
+
+    fn entry(
+        &mut self,
+        map: &mut Self::Map,
+        key: Cow<'a, str>,
+        value: Node<'a>,
+        strict: bool,
+    ) -> Fast<()> {
+        match map.iter_mut().find(|(k, _)| *k == key) {
+            Some(_) if strict => return Err(Unsupported),
+            Some((_, old)) => *old = value,
+            None => map.push((key, value)),
+        }
+        Ok(())
+    }
+
+    fn close_map(&mut self, map: Self::Map) -> Node<'a> {
+        Node::Map(map)
+    }
+
+    fn open_seq(&mut self) -> Self::Seq {
+        Vec::new()
+    }
+
+    fn item(&mut self, _: &mut Self::Seq) {}
+
+    fn push(&mut self, seq: &mut Self::Seq, value: Node<'a>) {
+        seq.push(value);
+    }
+
+    fn close_seq(&mut self, seq: Self::Seq) -> Node<'a> {
+        Node::Seq(seq)
+    }
+}
+
+impl Node<'_> {
+    /// The JSON value of the node.
+    fn into_value(self) -> Value {
+        match self {
+            Node::Null => Value::Null,
+            Node::Bool(b) => Value::Bool(b),
+            Node::Number(n) => Value::Number(n),
+            Node::Str(s) => Value::String(s.into_owned()),
+            Node::Map(entries) => Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.into_owned(), v.into_value()))
+                    .collect(),
+            ),
+            Node::Seq(items) => Value::Array(items.into_iter().map(Node::into_value).collect()),
+        }
+    }
+}
+
+/// The fields of a mapping, taken one by one.
+struct Fields<'a>(Vec<(Cow<'a, str>, Node<'a>)>);
+
+impl<'a> Fields<'a> {
+    fn of(node: Node<'a>) -> Option<Fields<'a>> {
+        match node {
+            Node::Map(entries) => Some(Fields(entries)),
+            _ => None,
+        }
+    }
+
+    fn take(&mut self, name: &str) -> Option<Node<'a>> {
+        let at = self.0.iter().position(|(key, _)| key == name)?;
+        Some(self.0.swap_remove(at).1)
+    }
+
+    /// `then` if no field is left (unknown fields are errors).
+    fn end<T>(self, then: T) -> Option<T> {
+        self.0.is_empty().then_some(then)
+    }
+}
+
+fn string(node: Node<'_>) -> Option<String> {
+    match node {
+        Node::Str(text) => Some(text.into_owned()),
         _ => None,
     }
 }
 
-fn string(value: Value) -> Option<String> {
-    match value {
-        Value::String(text) => Some(text),
+fn unsigned(node: Node<'_>) -> Option<u64> {
+    match node {
+        Node::Number(n) => n.as_u64(),
         _ => None,
     }
 }
 
 /// An optional field: absent or `null` is `None`, anything else must parse.
-fn optional<T>(value: Option<Value>, parse: impl FnOnce(Value) -> Option<T>) -> Option<Option<T>> {
-    match value {
-        None | Some(Value::Null) => Some(None),
-        Some(value) => parse(value).map(Some),
+fn optional<'a, T>(
+    node: Option<Node<'a>>,
+    parse: impl FnOnce(Node<'a>) -> Option<T>,
+) -> Option<Option<T>> {
+    match node {
+        None | Some(Node::Null) => Some(None),
+        Some(node) => parse(node).map(Some),
     }
 }
 
-fn interaction(value: Value) -> Option<Interaction> {
-    let mut map = object(value)?;
-    let recorded_at = optional(map.remove("recorded_at"), string)?;
-    let request = request(map.remove("request")?)?;
-    let response = response(map.remove("response")?)?;
-    map.is_empty().then_some(Interaction {
+/// The cassette a node read by [`parse_deferring`] describes; its deferred
+/// payloads are `null`. `None` when anything is not exactly as the schema
+/// wants it: the caller then deserialises with serde, which explains what is
+/// wrong.
+pub(crate) fn cassette(node: Node<'_>) -> Option<Cassette> {
+    let mut fields = Fields::of(node)?;
+    let llmvcr = u32::try_from(unsigned(fields.take("llmvcr")?)?).ok()?;
+    let interactions = match fields.take("interactions") {
+        None => Vec::new(),
+        Some(Node::Seq(items)) => items
+            .into_iter()
+            .map(interaction)
+            .collect::<Option<Vec<_>>>()?,
+        Some(_) => return None,
+    };
+    fields.end(Cassette {
+        llmvcr,
+        interactions,
+    })
+}
+
+fn interaction(node: Node<'_>) -> Option<Interaction> {
+    let mut fields = Fields::of(node)?;
+    let recorded_at = optional(fields.take("recorded_at"), string)?;
+    let request = request(fields.take("request")?)?;
+    let response = response(fields.take("response")?)?;
+    fields.end(Interaction {
         recorded_at,
         request,
         response,
     })
 }
 
-fn headers(value: Option<Value>) -> Option<HeaderList> {
-    match value {
-        None => Some(HeaderList::default()),
-        Some(value) => HeaderList::deserialize(value).ok(),
+/// Headers as [`HeaderList`]'s deserialiser reads them: a mapping of names
+/// (each once, in any case) to a scalar or a list of scalars; `null` is none.
+fn headers(node: Option<Node<'_>>) -> Option<HeaderList> {
+    fn scalar(node: Node<'_>) -> Option<String> {
+        match node {
+            Node::Str(text) => Some(text.into_owned()),
+            Node::Number(n) => Some(n.to_string()),
+            Node::Bool(b) => Some(b.to_string()),
+            Node::Null | Node::Seq(_) | Node::Map(_) => None,
+        }
     }
+    let entries = match node {
+        None | Some(Node::Null) => return Some(HeaderList::default()),
+        Some(node) => Fields::of(node)?.0,
+    };
+    let mut list: Vec<(String, Vec<String>)> = Vec::with_capacity(entries.len());
+    for (name, value) in entries {
+        if list.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+            return None;
+        }
+        let values = match value {
+            Node::Seq(items) => items.into_iter().map(scalar).collect::<Option<Vec<_>>>()?,
+            other => vec![scalar(other)?],
+        };
+        list.push((name.into_owned(), values));
+    }
+    Some(HeaderList(list))
 }
 
-fn request(value: Value) -> Option<Request> {
-    let mut map = object(value)?;
-    let method = string(map.remove("method")?)?;
-    let url = string(map.remove("url")?)?;
-    let headers = headers(map.remove("headers"))?;
-    let body = optional(map.remove("body"), body)?;
-    map.is_empty().then_some(Request {
+fn request(node: Node<'_>) -> Option<Request> {
+    let mut fields = Fields::of(node)?;
+    let method = string(fields.take("method")?)?;
+    let url = string(fields.take("url")?)?;
+    let headers = headers(fields.take("headers"))?;
+    let body = optional(fields.take("body"), body)?;
+    fields.end(Request {
         method,
         url,
         headers,
@@ -953,13 +1532,13 @@ fn request(value: Value) -> Option<Request> {
     })
 }
 
-fn response(value: Value) -> Option<Response> {
-    let mut map = object(value)?;
-    let status = u16::try_from(map.remove("status")?.as_u64()?).ok()?;
-    let headers = headers(map.remove("headers"))?;
-    let body = optional(map.remove("body"), body)?;
-    let stream = optional(map.remove("stream"), stream)?;
-    map.is_empty().then_some(Response {
+fn response(node: Node<'_>) -> Option<Response> {
+    let mut fields = Fields::of(node)?;
+    let status = u16::try_from(unsigned(fields.take("status")?)?).ok()?;
+    let headers = headers(fields.take("headers"))?;
+    let body = optional(fields.take("body"), body)?;
+    let stream = optional(fields.take("stream"), stream)?;
+    fields.end(Response {
         status,
         headers,
         body,
@@ -967,52 +1546,50 @@ fn response(value: Value) -> Option<Response> {
     })
 }
 
-fn body(value: Value) -> Option<Body> {
-    let mut map = object(value)?;
-    let json = map.remove("json");
-    let text = optional(map.remove("text"), string)?;
-    let base64 = optional(map.remove("base64"), string)?;
-    if !map.is_empty() {
-        return None;
-    }
-    match (json, text, base64) {
-        (Some(json), None, None) => Some(Body::Json(json)),
-        (None, Some(text), None) => Some(Body::Text(text)),
-        (None, None, Some(base64)) => Some(Body::Base64(base64)),
-        _ => None,
-    }
+fn body(node: Node<'_>) -> Option<Body> {
+    let mut fields = Fields::of(node)?;
+    let json = fields.take("json");
+    let text = optional(fields.take("text"), string)?;
+    let base64 = optional(fields.take("base64"), string)?;
+    let body = match (json, text, base64) {
+        (Some(json), None, None) => Body::Json(json.into_value()),
+        (None, Some(text), None) => Body::Text(text),
+        (None, None, Some(base64)) => Body::Base64(base64),
+        _ => return None,
+    };
+    fields.end(body)
 }
 
-fn stream(value: Value) -> Option<Stream> {
-    let mut map = object(value)?;
-    let format = match map.remove("format")?.as_str()? {
+fn stream(node: Node<'_>) -> Option<Stream> {
+    let mut fields = Fields::of(node)?;
+    let format = match string(fields.take("format")?)?.as_str() {
         "sse" => StreamFormat::Sse,
         "ndjson" => StreamFormat::Ndjson,
         "json_array" => StreamFormat::JsonArray,
         "chunks" => StreamFormat::Chunks,
         _ => return None,
     };
-    let frames = match map.remove("frames") {
+    let frames = match fields.take("frames") {
         None => Vec::new(),
-        Some(Value::Array(items)) => items.into_iter().map(frame).collect::<Option<Vec<_>>>()?,
+        Some(Node::Seq(items)) => items.into_iter().map(frame).collect::<Option<Vec<_>>>()?,
         Some(_) => return None,
     };
-    map.is_empty().then_some(Stream { format, frames })
+    fields.end(Stream { format, frames })
 }
 
-fn frame(value: Value) -> Option<Frame> {
-    let mut map = object(value)?;
+fn frame(node: Node<'_>) -> Option<Frame> {
+    let mut fields = Fields::of(node)?;
     let frame = Frame {
-        at_ms: map.remove("at_ms")?.as_u64()?,
-        event: optional(map.remove("event"), string)?,
-        id: optional(map.remove("id"), string)?,
-        retry: optional(map.remove("retry"), |v| v.as_u64())?,
-        comment: optional(map.remove("comment"), string)?,
-        data: map.remove("data"),
-        text: optional(map.remove("text"), string)?,
-        base64: optional(map.remove("base64"), string)?,
+        at_ms: unsigned(fields.take("at_ms")?)?,
+        event: optional(fields.take("event"), string)?,
+        id: optional(fields.take("id"), string)?,
+        retry: optional(fields.take("retry"), unsigned)?,
+        comment: optional(fields.take("comment"), string)?,
+        data: fields.take("data").map(Node::into_value),
+        text: optional(fields.take("text"), string)?,
+        base64: optional(fields.take("base64"), string)?,
     };
-    map.is_empty().then_some(frame)
+    fields.end(frame)
 }
 
 #[cfg(test)]
@@ -1164,19 +1741,21 @@ mod tests {
             let fast = parse(&text).unwrap_or_else(|| panic!("fell back on {}", path.display()));
             assert!(same(&fast, &general(&text).unwrap()), "{}", path.display());
 
-            let (mut skeleton, deferred) = parse_deferring(&text).unwrap();
+            let (skeleton, deferred) = parse_deferring(&text).unwrap();
+            let mut skeleton = skeleton.into_value();
             for d in &deferred {
                 let value = read_deferred(&text, d).unwrap();
-                let response = &mut skeleton["interactions"][d.interaction]["response"];
+                let interaction = &mut skeleton["interactions"][d.interaction];
                 let slot = match d.slot {
-                    Slot::Body => &mut response["body"]["json"],
-                    Slot::Frame(n) => &mut response["stream"]["frames"][n]["data"],
+                    Slot::RequestBody => &mut interaction["request"]["body"]["json"],
+                    Slot::ResponseBody => &mut interaction["response"]["body"]["json"],
+                    Slot::Frame(n) => &mut interaction["response"]["stream"]["frames"][n]["data"],
                 };
                 assert_eq!(*slot, Value::Null);
                 *slot = value;
             }
             assert!(same(&skeleton, &fast), "{}", path.display());
-            let typed = cassette(fast).unwrap();
+            let typed = crate::lazy::read_fast(&text).unwrap();
             let slow: Cassette = yaml_serde::from_str(&text).unwrap();
             assert_eq!(typed, slow, "{}", path.display());
         }

@@ -327,6 +327,7 @@ mod export;
 mod fastyaml;
 pub mod format;
 pub mod import;
+mod lazy;
 mod matcher;
 mod middleware;
 pub mod model;

@@ -984,6 +984,29 @@ impl Index {
         index
     }
 
+    /// Indexes recorded requests by their keys, computed beforehand: the
+    /// match key of each, in cassette order, and its exact-bytes digest where
+    /// known.
+    pub(crate) fn with_keys(
+        rules: MatchRules,
+        keys: Vec<(RequestKey, Option<RequestKey>)>,
+    ) -> Index {
+        let mut index = Index {
+            rules,
+            slots: HashMap::with_capacity(keys.len()),
+            exact: HashMap::with_capacity(keys.len()),
+            played: Vec::with_capacity(keys.len()),
+        };
+        for (position, (key, exact)) in keys.into_iter().enumerate() {
+            if let Some(exact) = exact {
+                index.exact.insert(exact, key);
+            }
+            index.played.push(false);
+            index.slots.entry(key).or_default().members.push(position);
+        }
+        index
+    }
+
     /// The rules.
     pub fn rules(&self) -> &MatchRules {
         &self.rules
@@ -1018,6 +1041,16 @@ impl Index {
     /// the same match key, so this is a shortcut, never a different answer.
     pub fn key_of_exact(&self, exact: &RequestKey) -> Option<RequestKey> {
         self.exact.get(exact).copied()
+    }
+
+    /// Remembers that requests whose exact bytes digest to `exact` have the
+    /// match key `key`, so the next one skips canonicalisation. Up to a
+    /// bound, so a long run of distinct requests does not grow it forever.
+    pub(crate) fn remember_exact(&mut self, exact: RequestKey, key: RequestKey) {
+        const LEARNED: usize = 4096;
+        if self.exact.len() < self.played.len() + LEARNED {
+            self.exact.insert(exact, key);
+        }
     }
 
     /// Whether some recording has `key`.
@@ -1163,6 +1196,51 @@ fn take(
         Err(MissReason::Exhausted {
             played: slot.members.clone(),
         })
+    }
+}
+
+/// [`descend`] for the canonical writer of the fast YAML reader.
+pub(crate) fn descend_pointers<'a>(
+    pointers: &[&'a [String]],
+    segment: &str,
+) -> Option<Vec<&'a [String]>> {
+    descend(pointers, segment)
+}
+
+/// A number as the canonical text writes it.
+pub(crate) fn write_canonical_number(n: &serde_json::Number, out: &mut Vec<u8>) {
+    write_number(n, out);
+}
+
+/// A string as the canonical text writes it.
+pub(crate) fn write_canonical_string(s: &str, out: &mut Vec<u8>) {
+    write_string(s, out);
+}
+
+impl MatchRules {
+    /// The match key of a request with a JSON body whose canonical text
+    /// `write` appends, given the pointers to leave out. Equal to
+    /// [`MatchRules::key`] of the same request in cassette form when `write`
+    /// writes what [`MatchRules::canonical_text`] does. `None` when `write`
+    /// gives up.
+    pub(crate) fn key_with_json_body(
+        &self,
+        method: &str,
+        url: &url::Url,
+        write: impl FnOnce(&[&[String]], &mut Vec<u8>) -> Option<()>,
+    ) -> Option<RequestKey> {
+        let mut out = Vec::with_capacity(1024);
+        push_method(method, &mut out);
+        let url = NormalUrl::from_url(url, &self.drop_query_params);
+        out.extend_from_slice(url.text.as_bytes());
+        out.push(b'\n');
+        if self.match_body {
+            out.extend_from_slice(b"json ");
+            let pointers = self.pointers_for(&url);
+            let active: Vec<&[String]> = pointers.iter().map(Vec::as_slice).collect();
+            write(&active, &mut out)?;
+        }
+        Some(RequestKey::digest(&out))
     }
 }
 

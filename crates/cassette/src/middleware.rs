@@ -16,6 +16,7 @@ use reqwest_middleware::{Middleware, Next};
 use crate::convert::{FrameCapture, body_from_bytes};
 use crate::error::CassetteError;
 use crate::format::{Body, Cassette, HeaderList, Interaction, Request, Response};
+use crate::lazy::{Loaded, Unread};
 use crate::matcher::{Index, LazyRequest, MatchRules, MissReason, NoMatch, RequestKey};
 use crate::replay::{PreparedResponse, ReplaySpeed};
 use crate::secrets::{Redactor, Scanner, SecretRules};
@@ -271,13 +272,6 @@ impl CassetteBuilder {
                 mode,
             });
         }
-        let cassette = match (effective, self.cassette) {
-            (Effective::Replay | Effective::NewEpisodes, Some(cassette)) => cassette,
-            (Effective::Replay | Effective::NewEpisodes, None) if exists => {
-                crate::store::load(&self.path)?
-            }
-            _ => Cassette::default(),
-        };
         let mut rules = self.rules;
         for param in &self.secret_rules.query_params {
             if !rules
@@ -288,12 +282,27 @@ impl CassetteBuilder {
                 rules.drop_query_params.push(param.clone());
             }
         }
+        let loaded = match (effective, self.cassette) {
+            (Effective::Replay | Effective::NewEpisodes, Some(cassette)) => Loaded::whole(cassette),
+            (Effective::Replay | Effective::NewEpisodes, None) if exists => {
+                crate::lazy::load(&self.path, &rules)?
+            }
+            _ => Loaded::whole(Cassette::default()),
+        };
+        let Loaded {
+            cassette,
+            keys,
+            unread,
+        } = loaded;
         let redactor = self
             .redactor
             .unwrap_or_else(|| Redactor::from_env(&self.secret_rules));
         let scanner = Scanner::new(&self.secret_rules, &redactor);
         let redacts_values = redactor.variable_names().next().is_some();
-        let index = Index::new(rules.clone(), &cassette.interactions);
+        let index = match keys {
+            Some(keys) => Index::with_keys(rules.clone(), keys),
+            None => Index::new(rules.clone(), &cassette.interactions),
+        };
         let prepared = vec![None; cassette.interactions.len()];
         Ok(CassetteMiddleware {
             inner: Arc::new(Inner {
@@ -309,6 +318,7 @@ impl CassetteBuilder {
                 rules,
                 state: Mutex::new(State {
                     cassette,
+                    unread,
                     index,
                     prepared,
                 }),
@@ -378,6 +388,8 @@ struct Inner {
 /// What replay reads: the cassette, its index, and the prepared responses.
 struct State {
     cassette: Cassette,
+    /// The payloads of the cassette not read yet.
+    unread: Unread,
     index: Index,
     prepared: Vec<Option<Arc<PreparedResponse>>>,
 }
@@ -441,7 +453,12 @@ impl CassetteMiddleware {
 
     /// A copy of the cassette as replay sees it.
     pub fn cassette(&self) -> Cassette {
-        self.inner.state().cassette.clone()
+        let mut guard = self.inner.state();
+        let state = &mut *guard;
+        // A payload that cannot be read stays `null`; replaying it reports
+        // the error.
+        let _ = state.unread.fill_all(&mut state.cassette);
+        state.cassette.clone()
     }
 }
 
@@ -534,15 +551,31 @@ impl Inner {
             // canonicalise, from the text if possible.
             let key = match state.index.key_of_exact(&exact) {
                 Some(key) => key,
-                None => match self.fast_key(req, body) {
-                    Some(key) if state.index.knows(&key) => key,
-                    _ => self.rules.key(request.get()),
-                },
+                None => {
+                    let key = match self.fast_key(req, body) {
+                        Some(key) if state.index.knows(&key) => key,
+                        _ => self.rules.key(request.get()),
+                    };
+                    if state.index.knows(&key) {
+                        state.index.remember_exact(exact, key);
+                    }
+                    key
+                }
             };
             let found =
                 state
                     .index
                     .find_key(key, &request, &state.cassette.interactions, &self.name);
+            let found = match found {
+                // Explaining a miss compares recorded requests: read them.
+                Err(_) if !state.unread.is_empty() => {
+                    state.unread.fill_all(&mut state.cassette)?;
+                    state
+                        .index
+                        .find_key(key, &request, &state.cassette.interactions, &self.name)
+                }
+                found => found,
+            };
             let index = match found {
                 Ok(index) => index,
                 Err(mut miss) => {
@@ -555,6 +588,7 @@ impl Inner {
             match state.prepared.get(index).cloned().flatten() {
                 Some(prepared) => prepared,
                 None => {
+                    state.unread.fill(&mut state.cassette, index)?;
                     let interaction = state.cassette.interactions.get(index).ok_or_else(|| {
                         MiddlewareError::InvalidRecording {
                             cassette: self.name.clone(),
@@ -594,6 +628,11 @@ impl Inner {
     /// the replayed cassette (as already played).
     fn commit(&self, mut interaction: Interaction) -> Result<(), CassetteError> {
         self.redactor.redact_interaction(&mut interaction);
+        if self.effective == Effective::NewEpisodes {
+            let mut guard = self.state();
+            let state = &mut *guard;
+            state.unread.fill_all(&mut state.cassette)?;
+        }
         self.tape().append(interaction.clone(), &self.scanner)?;
         if self.effective == Effective::NewEpisodes {
             let mut guard = self.state();

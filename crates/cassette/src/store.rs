@@ -38,7 +38,7 @@ pub fn parse(text: &str, source: &str) -> Result<Cassette> {
     // handle goes to the general parser: one typed parse, and only when that
     // fails an untyped one, to tell bad YAML and a wrong version from a
     // schema error.
-    let fast = crate::fastyaml::parse(text).and_then(crate::fastyaml::cassette);
+    let fast = crate::lazy::read_fast(text);
     let cassette: Cassette = match fast.map_or_else(|| yaml_serde::from_str(text), Ok) {
         Ok(cassette) => cassette,
         Err(schema_err) => {
@@ -251,7 +251,7 @@ pub fn read_recorded(path: &Path) -> Result<Vec<RecordedInteraction>> {
     Ok(parse_any(&text, &source)?)
 }
 
-fn read_text(path: &Path) -> Result<(String, String)> {
+pub(crate) fn read_text(path: &Path) -> Result<(String, String)> {
     let source = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|error| CassetteError::Io {
         file: source.clone(),
@@ -347,7 +347,7 @@ fn check_version(doc: &yaml_serde::Value, source: &str) -> Result<()> {
 
 /// Checks what the types alone do not: statuses, methods, base64, and the
 /// body/stream and frame rules.
-fn validate(cassette: &Cassette, text: &str, source: &str) -> Result<()> {
+pub(crate) fn validate(cassette: &Cassette, text: &str, source: &str) -> Result<()> {
     for (index, interaction) in cassette.interactions.iter().enumerate() {
         if let Err(message) = validate_interaction(interaction) {
             let lines = interaction_lines(text, cassette.interactions.len());

@@ -1,0 +1,430 @@
+//! Loading a cassette for replay without reading its JSON payloads.
+//!
+//! Replay needs, up front, only the match key of every recorded request;
+//! the JSON payloads (request bodies, response bodies, stream frames) are
+//! most of a cassette. [`load`] reads the cassette's own structure with the
+//! fast reader, skips each payload by its indentation, and computes the
+//! request keys from the request bodies written straight to JSON text,
+//! without building JSON values. The payloads are read into the cassette
+//! when something needs them: a response when it is first replayed, every
+//! payload when a request misses (to explain the miss), when a custom
+//! matcher is set (it sees whole interactions), when the cassette is copied
+//! out or appended to.
+//!
+//! A payload that the fast reader cannot read (text from a hand edit
+//! outside the subset it handles) sends the whole file to the general YAML
+//! parser, whose reading wins; its errors name the file and line. Files the
+//! fast reader does not handle at all are read whole, eagerly, as before.
+
+use std::sync::Arc;
+
+use crate::error::{CassetteError, Result};
+use crate::fastyaml::{self, Deferred, Slot};
+use crate::format::{Body, Cassette, FORMAT_VERSION};
+use crate::matcher::{MatchRules, RequestKey};
+
+/// A cassette ready for replay.
+pub(crate) struct Loaded {
+    /// The cassette; its unread payloads are `null` until [`Unread`] reads them.
+    pub(crate) cassette: Cassette,
+    /// The match key of every request, with its exact-bytes digest where
+    /// known, when computed here (in order).
+    pub(crate) keys: Option<Vec<(RequestKey, Option<RequestKey>)>>,
+    /// What is still to read.
+    pub(crate) unread: Unread,
+}
+
+impl Loaded {
+    /// A cassette already read whole.
+    pub(crate) fn whole(cassette: Cassette) -> Loaded {
+        Loaded {
+            cassette,
+            keys: None,
+            unread: Unread::default(),
+        }
+    }
+}
+
+/// The payloads of a cassette not read yet.
+#[derive(Debug, Default)]
+pub(crate) struct Unread {
+    /// The cassette's text; `None` once everything is read.
+    text: Option<Arc<str>>,
+    /// The file, for errors.
+    source: String,
+    /// The deferred payloads in document order, so grouped by interaction.
+    deferred: Vec<Deferred>,
+    /// Where each interaction's payloads start in `deferred`; one more entry
+    /// than there are interactions.
+    starts: Vec<usize>,
+    /// Whether each interaction's payloads are read.
+    read: Vec<bool>,
+}
+
+impl Unread {
+    /// Whether every payload is read.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.text.is_none()
+    }
+
+    /// Reads the payloads of interaction `index` into `cassette`.
+    pub(crate) fn fill(&mut self, cassette: &mut Cassette, index: usize) -> Result<()> {
+        let Some(text) = self.text.clone() else {
+            return Ok(());
+        };
+        if self.read.get(index).copied().unwrap_or(true) {
+            return Ok(());
+        }
+        for at in self.starts[index]..self.starts[index + 1] {
+            let deferred = self.deferred[at];
+            let placed = fastyaml::read_deferred(&text, &deferred)
+                .is_some_and(|value| place(cassette, &deferred, value));
+            if !placed {
+                return self.fall_back(cassette);
+            }
+        }
+        self.read[index] = true;
+        Ok(())
+    }
+
+    /// Reads every payload into `cassette`.
+    pub(crate) fn fill_all(&mut self, cassette: &mut Cassette) -> Result<()> {
+        for index in 0..self.read.len() {
+            if self.is_empty() {
+                break;
+            }
+            self.fill(cassette, index)?;
+        }
+        *self = Unread::default();
+        Ok(())
+    }
+
+    /// Reads the whole file with the general parser and takes from it every
+    /// interaction whose payloads were not read yet.
+    fn fall_back(&mut self, cassette: &mut Cassette) -> Result<()> {
+        let Some(text) = self.text.take() else {
+            return Ok(());
+        };
+        let full = crate::store::parse(&text, &self.source)?;
+        if full.interactions.len() != cassette.interactions.len() {
+            return Err(CassetteError::Schema {
+                file: self.source.clone(),
+                line: None,
+                column: None,
+                message: format!(
+                    "the YAML parser reads {} interactions where the fast reader read {}",
+                    full.interactions.len(),
+                    cassette.interactions.len()
+                ),
+            });
+        }
+        for ((mine, theirs), read) in cassette
+            .interactions
+            .iter_mut()
+            .zip(full.interactions)
+            .zip(&self.read)
+        {
+            if !read {
+                *mine = theirs;
+            }
+        }
+        *self = Unread::default();
+        Ok(())
+    }
+}
+
+/// Puts a payload read late where its placeholder is.
+fn place(cassette: &mut Cassette, deferred: &Deferred, value: serde_json::Value) -> bool {
+    let Some(interaction) = cassette.interactions.get_mut(deferred.interaction) else {
+        return false;
+    };
+    let slot = match deferred.slot {
+        Slot::RequestBody => interaction.request.body.as_mut(),
+        Slot::ResponseBody => interaction.response.body.as_mut(),
+        Slot::Frame(n) => {
+            let frame = interaction
+                .response
+                .stream
+                .as_mut()
+                .and_then(|stream| stream.frames.get_mut(n));
+            return match frame {
+                Some(frame) => {
+                    frame.data = Some(value);
+                    true
+                }
+                None => false,
+            };
+        }
+    };
+    match slot {
+        Some(body @ Body::Json(_)) => {
+            *body = Body::Json(value);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Reads a whole cassette with the fast reader: its structure, then every
+/// payload. `None` when the text is outside what it reads.
+pub(crate) fn read_fast(text: &str) -> Option<Cassette> {
+    let (skeleton, deferred) = fastyaml::parse_deferring(text)?;
+    let mut cassette = fastyaml::cassette(skeleton)?;
+    for deferred in &deferred {
+        let value = fastyaml::read_deferred(text, deferred)?;
+        if !place(&mut cassette, deferred, value) {
+            return None;
+        }
+    }
+    Some(cassette)
+}
+
+/// Loads the cassette at `path` for replay under `rules`.
+///
+/// # Errors
+///
+/// Every error of [`crate::load`].
+pub(crate) fn load(path: &std::path::Path, rules: &MatchRules) -> Result<Loaded> {
+    let (text, source) = crate::store::read_text(path)?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    if let Some(loaded) = deferring(text, &source, rules)? {
+        return Ok(loaded);
+    }
+    Ok(Loaded {
+        cassette: crate::store::parse(text, &source)?,
+        keys: None,
+        unread: Unread::default(),
+    })
+}
+
+/// [`load`] through the fast reader; `None` when the text is outside what it
+/// reads, or the cassette has an error (the general parser then reports it).
+fn deferring(text: &str, source: &str, rules: &MatchRules) -> Result<Option<Loaded>> {
+    let Some((skeleton, deferred)) = fastyaml::parse_deferring(text) else {
+        return Ok(None);
+    };
+    let Some(mut cassette) = fastyaml::cassette(skeleton) else {
+        return Ok(None);
+    };
+    if cassette.llmvcr != FORMAT_VERSION || crate::store::validate(&cassette, text, source).is_err()
+    {
+        return Ok(None);
+    }
+    let count = cassette.interactions.len();
+    let mut starts = Vec::with_capacity(count + 1);
+    let mut next = 0;
+    for index in 0..count {
+        while next < deferred.len() && deferred[next].interaction < index {
+            next += 1;
+        }
+        starts.push(next);
+    }
+    starts.push(deferred.len());
+    let mut unread = Unread {
+        text: Some(Arc::from(text)),
+        source: source.to_owned(),
+        deferred,
+        starts,
+        read: vec![false; count],
+    };
+    // A custom matcher sees whole recorded interactions.
+    if rules.custom.is_some() {
+        unread.fill_all(&mut cassette)?;
+        return Ok(Some(Loaded {
+            cassette,
+            keys: None,
+            unread,
+        }));
+    }
+
+    let mut keys = Vec::with_capacity(count);
+    let mut canonical = Vec::new();
+    // Recordings mostly share a few URLs: parse each once in a row.
+    let mut last_url: Option<(String, Option<url::Url>)> = None;
+    for index in 0..count {
+        let body = unread.deferred[unread.starts[index]..unread.starts[index + 1]]
+            .iter()
+            .find(|d| d.slot == Slot::RequestBody)
+            .copied();
+        let from_text = body.and_then(|body| {
+            let request = &cassette.interactions[index].request;
+            let parsed = match &last_url {
+                Some((text, parsed)) if *text == request.url => parsed,
+                _ => {
+                    let parsed = url::Url::parse(&request.url).ok();
+                    &last_url.insert((request.url.clone(), parsed)).1
+                }
+            };
+            rules.key_with_json_body(&request.method, parsed.as_ref()?, |pointers, out| {
+                canonical.clear();
+                fastyaml::deferred_canonical(text, &body, pointers, &mut canonical)?;
+                out.extend_from_slice(&canonical);
+                Some(())
+            })
+        });
+        let pair = match from_text {
+            // The exact bytes of the request are not known without reading
+            // the body; replay learns them from the requests it sees.
+            Some(key) => (key, None),
+            None => {
+                unread.fill(&mut cassette, index)?;
+                let request = &cassette.interactions[index].request;
+                let bytes = request.body.as_ref().map(crate::convert::body_bytes);
+                (
+                    rules.key(request),
+                    Some(RequestKey::of_bytes(
+                        &request.method,
+                        &request.url,
+                        bytes.as_deref(),
+                    )),
+                )
+            }
+        };
+        keys.push(pair);
+    }
+    Ok(Some(Loaded {
+        cassette,
+        keys: Some(keys),
+        unread,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{Interaction, Request, Response};
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    fn one(body: Value, url: &str) -> Cassette {
+        Cassette {
+            interactions: vec![Interaction {
+                recorded_at: None,
+                request: Request {
+                    method: "POST".into(),
+                    url: url.into(),
+                    headers: Default::default(),
+                    body: Some(Body::Json(body)),
+                },
+                response: Response {
+                    status: 200,
+                    headers: Default::default(),
+                    body: Some(Body::Json(json!({"ok": true}))),
+                    stream: None,
+                },
+            }],
+            ..Cassette::default()
+        }
+    }
+
+    /// The key computed from the text, and the key of the value.
+    fn keys(cassette: &Cassette, rules: &MatchRules) -> (RequestKey, RequestKey) {
+        let text = crate::store::to_yaml(cassette).unwrap();
+        let loaded = deferring(&text, "t.yaml", rules).unwrap().unwrap();
+        let from_text = loaded.keys.unwrap()[0].0;
+        (from_text, rules.key(&cassette.interactions[0].request))
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            (-1e6f64..1e6).prop_map(Value::from),
+            prop::sample::select(vec![1.0, -0.0, 2.5e20, 1e-9, 3.0]).prop_map(Value::from),
+            "[ -~\n\t]{0,12}|\\PC{0,6}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 40, 5, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec(
+                    (
+                        prop::sample::select(vec![
+                            "a", "b", "model", "messages", "0", "x y", "é", "~"
+                        ]),
+                        inner
+                    ),
+                    0..5,
+                )
+                .prop_map(|entries| Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k.to_owned(), v))
+                        .collect()
+                )),
+            ]
+        })
+    }
+
+    proptest! {
+        /// The match key from the text of a request body (keys sorted,
+        /// ignored fields left out) is the key of the body's value.
+        #[test]
+        fn keys_from_text_are_keys_of_values(
+            body in value(),
+            pointers in prop::collection::vec(prop::sample::select(vec![
+                "/a", "/b/a", "/model", "/messages/*/a", "/*/b", "/0", "/1/a", "/~0", "/x y",
+            ]), 0..3),
+        ) {
+            let mut rules = MatchRules::new();
+            for pointer in pointers {
+                rules = rules.with_ignored_pointer(pointer);
+            }
+            let cassette = one(json!({ "model": "m", "body": body.clone(), "messages": [body] }), "https://h/v1/x?b=2&a=1");
+            let (from_text, from_value) = keys(&cassette, &rules);
+            prop_assert_eq!(from_text, from_value);
+        }
+    }
+
+    #[test]
+    fn repeated_keys_take_the_last_value_as_the_value_does() {
+        let rules = MatchRules::new();
+        let text = "llmvcr: 1\ninteractions:\n- request:\n    method: POST\n    url: https://h/v1\n    body:\n      json:\n        b: 1\n        a: 2\n        b: 3\n  response:\n    status: 200\n";
+        let loaded = deferring(text, "t.yaml", &rules).unwrap().unwrap();
+        let general = crate::store::parse(text, "t.yaml").unwrap();
+        assert_eq!(
+            loaded.keys.unwrap()[0].0,
+            rules.key(&general.interactions[0].request)
+        );
+    }
+
+    /// Every cassette in the repository loads lazily to the cassette the
+    /// eager reader reads, with the keys the eager index computes.
+    #[test]
+    fn lazy_loads_equal_eager_loads() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut dirs = vec![root.join("cassettes"), root.join("scenarios/cassettes")];
+        let rules = MatchRules::new().with_ignored_pointer("/metadata");
+        let mut seen = 0;
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "yaml") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                if !text.lines().any(|l| l.starts_with("llmvcr:")) {
+                    continue;
+                }
+                seen += 1;
+                let eager = crate::store::load(&path).unwrap();
+                let mut loaded = load(&path, &rules).unwrap();
+                let keys = loaded.keys.take().expect("took the fast path");
+                let expected: Vec<RequestKey> = eager
+                    .interactions
+                    .iter()
+                    .map(|i| rules.key(&i.request))
+                    .collect();
+                let got: Vec<RequestKey> = keys.iter().map(|k| k.0).collect();
+                assert_eq!(got, expected, "{}", path.display());
+                loaded.unread.fill_all(&mut loaded.cassette).unwrap();
+                assert_eq!(loaded.cassette, eager, "{}", path.display());
+            }
+        }
+        assert!(seen > 100, "{seen}");
+    }
+}
