@@ -15,15 +15,40 @@
 //!     .max_tokens(64);
 //! assert_eq!(req.messages.len(), 2);
 //! ```
+//!
+//! In a tool loop, an answer goes back into the history as
+//! [`ChatResponse::to_message`]: its text, its tool calls, and the opaque
+//! [`ReasoningItem`]s (thinking blocks, thought signatures, encrypted reasoning) that
+//! reasoning models need to see again. Only the provider that produced an item gets
+//! it back; adapters for other providers drop it.
+//!
+//! ```
+//! use llmvcr_core::{ChatRequest, ChatResponse, Message, ToolCall};
+//! use serde_json::json;
+//!
+//! # let answer = ChatResponse {
+//! #     tool_calls: vec![ToolCall::from_value(Some("call_1".into()), "multiply", json!({"a": 17, "b": 23}))],
+//! #     ..ChatResponse::default()
+//! # };
+//! // `answer` is what the adapter decoded for the request above.
+//! let mut next = ChatRequest::new("gpt-5").user("What is 17 * 23?");
+//! next = next.message(answer.to_message());
+//! for call in &answer.tool_calls {
+//!     next = next.message(Message::tool_result(call.id.clone().unwrap_or_default(), "391"));
+//! }
+//! assert_eq!(next.messages.len(), 3);
+//! ```
 #![warn(missing_docs, unreachable_pub)]
 
 mod error;
+mod reasoning;
 mod request;
 mod response;
 mod secret;
 mod stream;
 
 pub use error::{Error, ErrorKind, Result};
+pub use reasoning::{ReasoningAnchor, ReasoningFormat, ReasoningItem};
 pub use request::{
     ChatRequest, ContentPart, ImageSource, Message, ReasoningEffort, ResponseFormat, Role,
     ToolChoice, ToolSpec,

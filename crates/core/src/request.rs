@@ -108,6 +108,12 @@ pub struct Message {
     /// For `Role::Tool`: the id of the call this message answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_call_id: Option<String>,
+    /// For `Role::Assistant`: opaque reasoning state of the answer this message
+    /// repeats, sent back to the provider that produced it and dropped for any other
+    /// (see [`ReasoningItem`](crate::ReasoningItem)).
+    /// [`ChatResponse::to_message`](crate::ChatResponse::to_message) fills it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasoning_items: Vec<crate::ReasoningItem>,
 }
 
 fn content_from_string_or_parts<'de, D>(d: D) -> Result<Vec<ContentPart>, D::Error>
@@ -136,6 +142,7 @@ impl Message {
             name: None,
             tool_calls: Vec::new(),
             tool_call_id: None,
+            reasoning_items: Vec::new(),
         }
     }
 

@@ -1,6 +1,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::{ContentPart, Message, ReasoningItem, Role};
+
 /// A tool call made by the model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolCall {
@@ -163,6 +165,65 @@ pub struct ChatResponse {
     /// Why the model stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finish_reason: Option<FinishReason>,
+    /// Opaque reasoning state (thinking blocks, signatures, reasoning items) that must
+    /// go back with this answer when it is sent again as history; see
+    /// [`ReasoningItem`] and [`ChatResponse::to_message`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasoning_items: Vec<ReasoningItem>,
+}
+
+impl ChatResponse {
+    /// The assistant [`Message`] that puts this answer into a conversation's history:
+    /// its text, its tool calls and its [reasoning items](ReasoningItem), which
+    /// the adapter of the same provider sends back in the provider's order.
+    ///
+    /// ```
+    /// use llmvcr_core::{ChatRequest, ChatResponse, Message, Role, ToolCall};
+    /// use serde_json::json;
+    ///
+    /// let answer = ChatResponse {
+    ///     tool_calls: vec![ToolCall::from_value(Some("call_1".into()), "f", json!({}))],
+    ///     ..ChatResponse::default()
+    /// };
+    /// let next = ChatRequest::new("m")
+    ///     .user("Call f.")
+    ///     .message(answer.to_message())
+    ///     .message(Message::tool_result("call_1", "42"));
+    /// assert_eq!(next.messages[1].role, Role::Assistant);
+    /// assert_eq!(next.messages[1].tool_calls.len(), 1);
+    /// ```
+    pub fn to_message(&self) -> Message {
+        self.clone().into_message()
+    }
+
+    /// [`ChatResponse::to_message`], consuming the response.
+    pub fn into_message(self) -> Message {
+        let content = if self.text.is_empty() {
+            Vec::new()
+        } else {
+            vec![ContentPart::Text { text: self.text }]
+        };
+        Message {
+            role: Role::Assistant,
+            content,
+            name: None,
+            tool_calls: self.tool_calls,
+            tool_call_id: None,
+            reasoning_items: self.reasoning_items,
+        }
+    }
+}
+
+impl From<ChatResponse> for Message {
+    fn from(response: ChatResponse) -> Message {
+        response.into_message()
+    }
+}
+
+impl From<&ChatResponse> for Message {
+    fn from(response: &ChatResponse) -> Message {
+        response.to_message()
+    }
 }
 
 #[cfg(test)]

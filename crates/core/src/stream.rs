@@ -1,5 +1,5 @@
 use crate::response::parse_arguments;
-use crate::{ChatResponse, FinishReason, ToolCall, Usage};
+use crate::{ChatResponse, FinishReason, ReasoningItem, ToolCall, Usage};
 
 /// One decoded event of a streamed response.
 ///
@@ -39,14 +39,23 @@ pub enum StreamEvent {
     Usage(Usage),
     /// Why the model stopped. Later values replace earlier ones.
     Finish(FinishReason),
+    /// A complete piece of opaque reasoning state (see [`ReasoningItem`]), appended to
+    /// [`ChatResponse::reasoning_items`]. Adapters send it once it is whole (an
+    /// Anthropic thinking block at its end, signature included), with its anchor
+    /// already counted in the answer's final text and tool-call positions, so
+    /// the folded stream holds the same items as the non-streamed body.
+    ReasoningItem(ReasoningItem),
 }
 
 impl StreamEvent {
-    /// Whether this event carries answer content: text, reasoning, or a tool call.
+    /// Whether this event carries answer content: text, reasoning (text or state), or
+    /// a tool call.
     pub fn is_content(&self) -> bool {
         match self {
             StreamEvent::TextDelta(t) | StreamEvent::ReasoningDelta(t) => !t.is_empty(),
-            StreamEvent::ToolCallStart { .. } | StreamEvent::ToolCallDelta { .. } => true,
+            StreamEvent::ToolCallStart { .. }
+            | StreamEvent::ToolCallDelta { .. }
+            | StreamEvent::ReasoningItem(_) => true,
             _ => false,
         }
     }
@@ -128,6 +137,7 @@ impl StreamAccumulator {
             }
             StreamEvent::Usage(u) => self.response.usage = Some(*u),
             StreamEvent::Finish(f) => self.response.finish_reason = Some(f.clone()),
+            StreamEvent::ReasoningItem(item) => self.response.reasoning_items.push(item.clone()),
         }
     }
 
@@ -200,6 +210,31 @@ mod tests {
         assert_eq!(r.tool_calls[0].arguments, json!({"x": 1}));
         assert_eq!(r.tool_calls[1].name, "g");
         assert_eq!(r.finish_reason.unwrap().raw, "tool_calls");
+    }
+
+    #[test]
+    fn reasoning_items_are_content_and_kept_in_order() {
+        use crate::{Provider, ReasoningAnchor, ReasoningFormat};
+        let item = |n: usize| {
+            ReasoningItem::new(
+                Provider::Anthropic,
+                ReasoningFormat::AnthropicMessages,
+                ReasoningAnchor::Standalone {
+                    text: n,
+                    tool_calls: 0,
+                },
+                json!({"type": "redacted_thinking", "data": n}),
+            )
+        };
+        let mut acc = StreamAccumulator::new();
+        acc.push(&StreamEvent::ReasoningItem(item(0)));
+        assert!(acc.has_content());
+        acc.push(&StreamEvent::TextDelta("ab".into()));
+        acc.push(&StreamEvent::ReasoningItem(item(2)));
+        assert_eq!(acc.snapshot().reasoning_items, vec![item(0), item(2)]);
+        let message = acc.finish().into_message();
+        assert_eq!(message.text_content(), "ab");
+        assert_eq!(message.reasoning_items, vec![item(0), item(2)]);
     }
 
     #[test]

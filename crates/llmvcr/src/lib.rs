@@ -58,8 +58,9 @@ pub mod testing;
 pub use client::{ChatStream, Client, ClientBuilder, PartialError};
 pub use llmvcr_core::{
     ChatRequest, ChatResponse, ContentPart, Error, ErrorKind, FinishKind, FinishReason,
-    ImageSource, Message, Provider, ReasoningEffort, ResponseFormat, Result, Role, Secret,
-    StreamAccumulator, StreamEvent, ToolCall, ToolChoice, ToolSpec, Usage,
+    ImageSource, Message, Provider, ReasoningAnchor, ReasoningEffort, ReasoningFormat,
+    ReasoningItem, ResponseFormat, Result, Role, Secret, StreamAccumulator, StreamEvent, ToolCall,
+    ToolChoice, ToolSpec, Usage,
 };
 pub use llmvcr_providers::{
     Adapter, Api, AuthStyle, Endpoint, StreamDecoder, WireApi, WireRequest, adapter_for,

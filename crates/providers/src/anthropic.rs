@@ -11,6 +11,15 @@
 //! Server tool blocks (`server_tool_use`, `web_search_tool_result`, ...) are run by
 //! Anthropic, not by the caller, so they never become [`ToolCall`]s, streamed or not.
 //!
+//! With extended thinking, a turn that used tools must be sent back with its thinking
+//! blocks unchanged. Each `thinking` block (text and `signature`) and
+//! `redacted_thinking` block (`data`) becomes a [`ReasoningItem`], anchored where it
+//! stood among the text and tool calls; a stream rebuilds the block from its
+//! `thinking_delta`s and `signature_delta`s and sends the item when the block stops.
+//! Encoding an assistant message puts its Anthropic items back in place, so the
+//! blocks precede the `tool_use` blocks as they did; items of any other provider or
+//! format are dropped.
+//!
 //! ```
 //! use llmvcr_core::{ChatRequest, Provider};
 //! use llmvcr_providers::{Adapter, Endpoint, anthropic::Anthropic};
@@ -27,8 +36,8 @@
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use llmvcr_core::{
     ChatRequest, ChatResponse, ContentPart, Error, ErrorKind, FinishKind, FinishReason,
-    ImageSource, Message, Provider, ResponseFormat, Result, Role, StreamEvent, ToolCall,
-    ToolChoice, Usage,
+    ImageSource, Message, Provider, ReasoningAnchor, ReasoningFormat, ReasoningItem,
+    ResponseFormat, Result, Role, StreamEvent, ToolCall, ToolChoice, Usage,
 };
 use llmvcr_framing::StreamFormat;
 use serde_json::{Map, Value, json};
@@ -37,6 +46,7 @@ use crate::adapter::{Adapter, StreamDecoder, WireRequest};
 use crate::endpoint::{Endpoint, WireApi};
 use crate::error::error_in_body;
 use crate::frames::{FrameDecoder, FrameHandler, JsonFrame, format_for, parse_body};
+use crate::layout::{Piece, assistant_pieces};
 use crate::wire::{arguments_object, inline_image, merge_extra, standard_headers};
 
 /// `max_tokens` when the request leaves it unset.
@@ -64,7 +74,7 @@ impl Anthropic {
         endpoint: &Endpoint,
         request: &ChatRequest,
     ) -> Result<WireRequest> {
-        let mut body = encode_body(request)?;
+        let mut body = encode_body(self.provider, request)?;
         for key in [
             "max_tokens",
             "stream",
@@ -98,6 +108,10 @@ impl Anthropic {
             })
     }
 
+    fn reasoning_item(&self, anchor: ReasoningAnchor, block: Value) -> ReasoningItem {
+        reasoning_item(self.provider, anchor, block)
+    }
+
     fn headers(&self, endpoint: &Endpoint) -> Result<HeaderMap> {
         let mut headers = standard_headers(endpoint)?;
         if !headers.contains_key("anthropic-version") {
@@ -125,7 +139,7 @@ impl Adapter for Anthropic {
     }
 
     fn encode(&self, request: &ChatRequest) -> Result<Value> {
-        encode_body(request).map(Value::Object)
+        encode_body(self.provider, request).map(Value::Object)
     }
 
     fn build(&self, endpoint: &Endpoint, request: &ChatRequest) -> Result<WireRequest> {
@@ -160,7 +174,17 @@ impl Adapter for Anthropic {
             ..ChatResponse::default()
         };
         for block in blocks {
-            match block.get("type").and_then(Value::as_str) {
+            let ty = block.get("type").and_then(Value::as_str);
+            if matches!(ty, Some("thinking" | "redacted_thinking")) {
+                let anchor = ReasoningAnchor::Standalone {
+                    text: response.text.len(),
+                    tool_calls: response.tool_calls.len(),
+                };
+                response
+                    .reasoning_items
+                    .push(self.reasoning_item(anchor, block.clone()));
+            }
+            match ty {
                 Some("text") => response.text.push_str(str_of(block, "text")),
                 Some("thinking") => response.reasoning.push_str(str_of(block, "thinking")),
                 Some("tool_use") => response.tool_calls.push(ToolCall::from_value(
@@ -182,6 +206,7 @@ impl Adapter for Anthropic {
                 provider: self.provider,
                 blocks: Vec::new(),
                 usage: Map::new(),
+                text_len: 0,
             },
         ))
     }
@@ -190,7 +215,7 @@ impl Adapter for Anthropic {
 // ---------------------------------------------------------------------------------
 // Encoding
 
-fn encode_body(request: &ChatRequest) -> Result<Map<String, Value>> {
+fn encode_body(provider: Provider, request: &ChatRequest) -> Result<Map<String, Value>> {
     let mut body = Map::new();
     body.insert("model".into(), json!(request.model));
     let max_tokens = request.max_tokens.unwrap_or(match request.thinking_budget {
@@ -204,7 +229,7 @@ fn encode_body(request: &ChatRequest) -> Result<Map<String, Value>> {
     }
     body.insert(
         "messages".into(),
-        Value::Array(encode_messages(&request.messages)?),
+        Value::Array(encode_messages(provider, &request.messages)?),
     );
     if !request.tools.is_empty() {
         let tools = request
@@ -284,7 +309,7 @@ fn encode_body(request: &ChatRequest) -> Result<Map<String, Value>> {
     Ok(body)
 }
 
-fn encode_messages(messages: &[Message]) -> Result<Vec<Value>> {
+fn encode_messages(provider: Provider, messages: &[Message]) -> Result<Vec<Value>> {
     let mut out = Vec::with_capacity(messages.len());
     let mut results: Vec<Value> = Vec::new();
     for message in messages {
@@ -305,26 +330,19 @@ fn encode_messages(messages: &[Message]) -> Result<Vec<Value>> {
                 out.push(json!({"role": "user", "content": std::mem::take(&mut results)}));
             }
         }
-        blocks.extend(message.content.iter().filter_map(content_block));
         if message.role == Role::Assistant {
-            for call in &message.tool_calls {
-                let id = call.id.as_deref().ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::BadRequest,
-                        format!(
-                            "tool call `{}` has no id, which Anthropic requires",
-                            call.name
-                        ),
-                    )
-                    .with_provider(Provider::Anthropic)
-                })?;
-                blocks.push(json!({
-                    "type": "tool_use",
-                    "id": id,
-                    "name": call.name,
-                    "input": arguments_object(Provider::Anthropic, call)?,
-                }));
+            // Thinking blocks go back exactly as they came, where they came.
+            for piece in assistant_pieces(message, provider, ReasoningFormat::AnthropicMessages) {
+                match piece {
+                    Piece::Content { parts, .. } => {
+                        blocks.extend(parts.iter().filter_map(content_block));
+                    }
+                    Piece::Item(item) => blocks.push(item.data.clone()),
+                    Piece::Call { call, .. } => blocks.push(tool_use_block(call)?),
+                }
             }
+        } else {
+            blocks.extend(message.content.iter().filter_map(content_block));
         }
         out.push(json!({"role": message.role.as_str(), "content": blocks}));
     }
@@ -332,6 +350,25 @@ fn encode_messages(messages: &[Message]) -> Result<Vec<Value>> {
         out.push(json!({"role": "user", "content": results}));
     }
     Ok(out)
+}
+
+fn tool_use_block(call: &ToolCall) -> Result<Value> {
+    let id = call.id.as_deref().ok_or_else(|| {
+        Error::new(
+            ErrorKind::BadRequest,
+            format!(
+                "tool call `{}` has no id, which Anthropic requires",
+                call.name
+            ),
+        )
+        .with_provider(Provider::Anthropic)
+    })?;
+    Ok(json!({
+        "type": "tool_use",
+        "id": id,
+        "name": call.name,
+        "input": arguments_object(Provider::Anthropic, call)?,
+    }))
 }
 
 /// One content part as an Anthropic block. Empty text parts are dropped: the API
@@ -411,6 +448,11 @@ fn finish_from(raw: &str) -> FinishReason {
     FinishReason::new(kind, raw)
 }
 
+/// A `thinking` or `redacted_thinking` block as a reasoning item.
+fn reasoning_item(provider: Provider, anchor: ReasoningAnchor, block: Value) -> ReasoningItem {
+    ReasoningItem::new(provider, ReasoningFormat::AnthropicMessages, anchor, block)
+}
+
 fn str_field(value: &Value, key: &str) -> Option<String> {
     value.get(key).and_then(Value::as_str).map(str::to_string)
 }
@@ -428,7 +470,14 @@ enum Block {
     /// A client tool call. `input` is the start block's input, used as the arguments
     /// when no non-empty `input_json_delta` follows.
     Tool { input: Value, streamed: bool },
-    /// Text, thinking, and server tool blocks: nothing to track.
+    /// A `thinking` or `redacted_thinking` block, rebuilt from its deltas (thinking
+    /// text and signature) and sent as a reasoning item when it stops.
+    Thinking {
+        block: Value,
+        anchor: ReasoningAnchor,
+    },
+    /// Text and server tool blocks, and thinking blocks already sent: nothing to
+    /// track.
     Other,
 }
 
@@ -438,6 +487,8 @@ struct AnthropicFrames {
     blocks: Vec<(usize, Block)>,
     /// The usage fields reported so far; later reports overwrite earlier ones.
     usage: Map<String, Value>,
+    /// Bytes of answer text sent so far.
+    text_len: usize,
 }
 
 impl AnthropicFrames {
@@ -456,6 +507,38 @@ impl AnthropicFrames {
                 Error::decode(format!("`{event}` event has no block index"))
                     .with_provider(self.provider)
             })
+    }
+
+    /// Tool calls started so far: one per block index.
+    fn calls(&self) -> usize {
+        self.blocks
+            .iter()
+            .filter(|(_, b)| matches!(b, Block::Tool { .. }))
+            .count()
+    }
+
+    fn text(&mut self, text: &str, out: &mut Vec<StreamEvent>) {
+        if !text.is_empty() {
+            self.text_len += text.len();
+            out.push(StreamEvent::TextDelta(text.to_string()));
+        }
+    }
+
+    /// Appends a delta to the thinking block `index` is building (`thinking` or
+    /// `signature`).
+    fn append_to_thinking(&mut self, index: usize, key: &str, piece: &str) {
+        if let Some(Block::Thinking {
+            block: Value::Object(fields),
+            ..
+        }) = self.block_mut(index)
+        {
+            match fields.get_mut(key) {
+                Some(Value::String(s)) => s.push_str(piece),
+                _ => {
+                    fields.insert(key.to_string(), json!(piece));
+                }
+            }
+        }
     }
 
     fn merge_usage(&mut self, usage: &Value, out: &mut Vec<StreamEvent>) {
@@ -497,12 +580,20 @@ impl AnthropicFrames {
                 let block = data.get("content_block").unwrap_or(&Value::Null);
                 let tracked = match block.get("type").and_then(Value::as_str) {
                     Some("text") => {
-                        push_text(out, StreamEvent::TextDelta, str_of(block, "text"));
+                        self.text(str_of(block, "text"), out);
                         Block::Other
                     }
-                    Some("thinking") => {
-                        push_text(out, StreamEvent::ReasoningDelta, str_of(block, "thinking"));
-                        Block::Other
+                    Some(ty @ ("thinking" | "redacted_thinking")) => {
+                        if ty == "thinking" {
+                            push_reasoning(out, str_of(block, "thinking"));
+                        }
+                        Block::Thinking {
+                            block: block.clone(),
+                            anchor: ReasoningAnchor::Standalone {
+                                text: self.text_len,
+                                tool_calls: self.calls(),
+                            },
+                        }
                     }
                     Some("tool_use") => {
                         out.push(StreamEvent::ToolCallStart {
@@ -524,11 +615,14 @@ impl AnthropicFrames {
                 let index = self.index_of(data, ty)?;
                 let delta = data.get("delta").unwrap_or(&Value::Null);
                 match delta.get("type").and_then(Value::as_str) {
-                    Some("text_delta") => {
-                        push_text(out, StreamEvent::TextDelta, str_of(delta, "text"));
-                    }
+                    Some("text_delta") => self.text(str_of(delta, "text"), out),
                     Some("thinking_delta") => {
-                        push_text(out, StreamEvent::ReasoningDelta, str_of(delta, "thinking"));
+                        let thinking = str_of(delta, "thinking");
+                        push_reasoning(out, thinking);
+                        self.append_to_thinking(index, "thinking", thinking);
+                    }
+                    Some("signature_delta") => {
+                        self.append_to_thinking(index, "signature", str_of(delta, "signature"));
                     }
                     Some("input_json_delta") => {
                         let partial = str_of(delta, "partial_json");
@@ -542,22 +636,33 @@ impl AnthropicFrames {
                             });
                         }
                     }
-                    // signature_delta, citations_delta and unknown deltas carry no text.
+                    // citations_delta and unknown deltas carry no text.
                     _ => {}
                 }
             }
             "content_block_stop" => {
                 let index = self.index_of(data, ty)?;
-                if let Some(Block::Tool { input, streamed }) = self.block_mut(index)
-                    && !*streamed
-                {
-                    *streamed = true;
-                    let arguments = if input.is_null() {
-                        "{}".to_string()
-                    } else {
-                        input.to_string()
-                    };
-                    out.push(StreamEvent::ToolCallDelta { index, arguments });
+                let provider = self.provider;
+                match self.block_mut(index) {
+                    Some(Block::Tool { input, streamed }) if !*streamed => {
+                        *streamed = true;
+                        let arguments = if input.is_null() {
+                            "{}".to_string()
+                        } else {
+                            input.to_string()
+                        };
+                        out.push(StreamEvent::ToolCallDelta { index, arguments });
+                    }
+                    Some(slot @ Block::Thinking { .. }) => {
+                        if let Block::Thinking { block, anchor } =
+                            std::mem::replace(slot, Block::Other)
+                        {
+                            out.push(StreamEvent::ReasoningItem(reasoning_item(
+                                provider, anchor, block,
+                            )));
+                        }
+                    }
+                    _ => {}
                 }
             }
             "message_delta" => {
@@ -581,8 +686,8 @@ impl FrameHandler for AnthropicFrames {
     }
 }
 
-fn push_text(out: &mut Vec<StreamEvent>, make: fn(String) -> StreamEvent, text: &str) {
+fn push_reasoning(out: &mut Vec<StreamEvent>, text: &str) {
     if !text.is_empty() {
-        out.push(make(text.to_string()));
+        out.push(StreamEvent::ReasoningDelta(text.to_string()));
     }
 }

@@ -250,6 +250,13 @@ mod tests {
 pub(crate) trait FrameHandler: Send + Debug {
     /// Handles one frame, pushing the events it completes.
     fn frame(&mut self, frame: &JsonFrame, out: &mut Vec<StreamEvent>) -> Result<()>;
+
+    /// Called once when the stream ends without an error, after its last frame, to
+    /// push what only the whole stream completes.
+    fn end(&mut self, out: &mut Vec<StreamEvent>) -> Result<()> {
+        let _ = out;
+        Ok(())
+    }
 }
 
 /// A [`StreamDecoder`] made of [`JsonFrames`] and a [`FrameHandler`].
@@ -311,7 +318,13 @@ impl<H: FrameHandler> StreamDecoder for FrameDecoder<H> {
             return Err(e.clone());
         }
         let frames = self.frames.finish();
-        self.handle(frames)
+        let mut out = self.handle(frames)?;
+        if self.failed.is_none()
+            && let Err(e) = self.handler.end(&mut out)
+        {
+            return self.fail(out, e);
+        }
+        Ok(out)
     }
 }
 

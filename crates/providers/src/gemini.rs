@@ -15,6 +15,15 @@
 //! A prompt blocked by `promptFeedback.blockReason` comes back with no candidates: the
 //! response then has empty text and no finish reason.
 //!
+//! Thought signatures go back on the part they came with. A part with a
+//! `thoughtSignature` becomes a [`ReasoningItem`] holding the part without its text or
+//! `functionCall` (so, the signature), anchored to that text or call; a signed part the
+//! neutral answer cannot rebuild (a thought summary, an inline image) is kept whole.
+//! Encoding a `model` turn puts the signature back on the same `functionCall` or text
+//! part (an empty text part when the stream sent it on one), and never merges a
+//! signed text part with the text before it. Thought summaries without a signature are
+//! not sent back. Items of any other provider or format are dropped.
+//!
 //! ```
 //! use llmvcr_core::{ChatRequest, Provider};
 //! use llmvcr_providers::{Adapter, Endpoint, gemini::Gemini};
@@ -33,8 +42,8 @@
 use http::Method;
 use llmvcr_core::{
     ChatRequest, ChatResponse, ContentPart, Error, ErrorKind, FinishKind, FinishReason,
-    ImageSource, Message, Provider, ResponseFormat, Result, Role, StreamAccumulator, StreamEvent,
-    ToolCall, ToolChoice, Usage,
+    ImageSource, Message, Provider, ReasoningAnchor, ReasoningFormat, ReasoningItem,
+    ResponseFormat, Result, Role, StreamAccumulator, StreamEvent, ToolCall, ToolChoice, Usage,
 };
 use llmvcr_framing::StreamFormat;
 use serde_json::{Map, Value, json};
@@ -43,6 +52,7 @@ use crate::adapter::{Adapter, StreamDecoder, WireRequest, decode_all};
 use crate::endpoint::{Endpoint, WireApi};
 use crate::error::error_in_body;
 use crate::frames::{FrameDecoder, FrameHandler, JsonFrame, StartTracker, format_for, parse_body};
+use crate::layout::{Piece as WirePiece, assistant_pieces, merge_attached};
 use crate::wire::{
     arguments_object, inline_image, merge_extra, standard_headers, tool_name_for, with_query_key,
 };
@@ -69,7 +79,7 @@ impl Gemini {
         endpoint: &Endpoint,
         request: &ChatRequest,
     ) -> Result<WireRequest> {
-        let encoded = encode_body(request)?;
+        let encoded = encode_body(self.provider, request)?;
         let path = model_path(&request.model);
         let mut parts = Map::new();
         for key in ["contents", "systemInstruction", "tools", "toolConfig"] {
@@ -115,6 +125,7 @@ impl Gemini {
         GeminiFrames {
             provider: self.provider,
             next_index: 0,
+            text_len: 0,
             saw_calls: false,
             start: StartTracker::default(),
             finish: None,
@@ -132,7 +143,7 @@ impl Adapter for Gemini {
     }
 
     fn encode(&self, request: &ChatRequest) -> Result<Value> {
-        encode_body(request).map(Value::Object)
+        encode_body(self.provider, request).map(Value::Object)
     }
 
     fn build(&self, endpoint: &Endpoint, request: &ChatRequest) -> Result<WireRequest> {
@@ -174,12 +185,44 @@ impl Adapter for Gemini {
         };
         for piece in chunk.pieces {
             match piece {
-                Piece::Text(t) => response.text.push_str(&t),
+                Piece::Text { text, signed } => {
+                    if let Some(data) = signed {
+                        let anchor = ReasoningAnchor::Text {
+                            text: response.text.len(),
+                        };
+                        response
+                            .reasoning_items
+                            .push(reasoning_item(self.provider, anchor, data));
+                    }
+                    response.text.push_str(&text);
+                }
                 Piece::Thought(t) => response.reasoning.push_str(&t),
-                Piece::Call { id, name, args } => {
+                Piece::Call {
+                    id,
+                    name,
+                    args,
+                    signed,
+                } => {
+                    if let Some(data) = signed {
+                        let anchor = ReasoningAnchor::ToolCall {
+                            index: response.tool_calls.len(),
+                        };
+                        response
+                            .reasoning_items
+                            .push(reasoning_item(self.provider, anchor, data));
+                    }
                     response
                         .tool_calls
                         .push(ToolCall::from_value(id, name, args));
+                }
+                Piece::Kept(part) => {
+                    let anchor = ReasoningAnchor::Standalone {
+                        text: response.text.len(),
+                        tool_calls: response.tool_calls.len(),
+                    };
+                    response
+                        .reasoning_items
+                        .push(reasoning_item(self.provider, anchor, part));
                 }
             }
         }
@@ -229,11 +272,11 @@ fn is_vertex(endpoint: &Endpoint, model_path: &str) -> bool {
 // ---------------------------------------------------------------------------------
 // Encoding
 
-fn encode_body(request: &ChatRequest) -> Result<Map<String, Value>> {
+fn encode_body(provider: Provider, request: &ChatRequest) -> Result<Map<String, Value>> {
     let mut body = Map::new();
     body.insert(
         "contents".into(),
-        Value::Array(encode_contents(&request.messages)?),
+        Value::Array(encode_contents(provider, &request.messages)?),
     );
     if let Some(system) = request.system_text() {
         body.insert(
@@ -321,7 +364,7 @@ fn generation_config(request: &ChatRequest) -> Map<String, Value> {
     config
 }
 
-fn encode_contents(messages: &[Message]) -> Result<Vec<Value>> {
+fn encode_contents(provider: Provider, messages: &[Message]) -> Result<Vec<Value>> {
     let mut contents = Vec::with_capacity(messages.len());
     let mut responses: Vec<Value> = Vec::new();
     for (i, message) in messages.iter().enumerate() {
@@ -342,19 +385,36 @@ fn encode_contents(messages: &[Message]) -> Result<Vec<Value>> {
                 contents.push(json!({"role": "user", "parts": std::mem::take(&mut responses)}));
             }
         }
-        parts.extend(message.content.iter().filter_map(part_of));
         let role = if message.role == Role::Assistant {
-            for call in &message.tool_calls {
-                let mut fc = Map::new();
-                fc.insert("name".into(), json!(call.name));
-                fc.insert("args".into(), arguments_object(Provider::Gemini, call)?);
-                if let Some(id) = &call.id {
-                    fc.insert("id".into(), json!(id));
+            // Signatures go back on the part they came with.
+            for piece in assistant_pieces(message, provider, ReasoningFormat::Gemini) {
+                match piece {
+                    WirePiece::Content {
+                        parts: run,
+                        attached,
+                    } => {
+                        let mut run: Vec<Value> = run.iter().filter_map(part_of).collect();
+                        if !attached.is_empty() {
+                            if run.is_empty() {
+                                run.push(json!({"text": ""}));
+                            }
+                            if let Some(first) = run.first_mut() {
+                                merge_attached(first, &attached);
+                            }
+                        }
+                        parts.extend(run);
+                    }
+                    WirePiece::Item(item) => parts.push(item.data.clone()),
+                    WirePiece::Call { call, attached } => {
+                        let mut part = function_call_part(call)?;
+                        merge_attached(&mut part, &attached);
+                        parts.push(part);
+                    }
                 }
-                parts.push(json!({"functionCall": fc}));
             }
             "model"
         } else {
+            parts.extend(message.content.iter().filter_map(part_of));
             "user"
         };
         contents.push(json!({"role": role, "parts": parts}));
@@ -363,6 +423,16 @@ fn encode_contents(messages: &[Message]) -> Result<Vec<Value>> {
         contents.push(json!({"role": "user", "parts": responses}));
     }
     Ok(contents)
+}
+
+fn function_call_part(call: &ToolCall) -> Result<Value> {
+    let mut fc = Map::new();
+    fc.insert("name".into(), json!(call.name));
+    fc.insert("args".into(), arguments_object(Provider::Gemini, call)?);
+    if let Some(id) = &call.id {
+        fc.insert("id".into(), json!(id));
+    }
+    Ok(json!({"functionCall": fc}))
 }
 
 /// One content part as a Gemini part. Empty text parts are dropped.
@@ -444,15 +514,45 @@ fn function_response(messages: &[Message], index: usize) -> Result<Value> {
 // Decoding, shared by the streamed and the non-streamed paths
 
 /// One piece of a candidate's content, in order.
+///
+/// A part with a `thoughtSignature` keeps its state for a [`ReasoningItem`]: `signed`
+/// is the part without the text or `functionCall` that the neutral answer holds (so,
+/// at least the signature). Any other part with a signature, a thought part
+/// included, is kept whole.
 #[derive(Debug)]
 enum Piece {
-    Text(String),
+    Text {
+        text: String,
+        signed: Option<Value>,
+    },
     Thought(String),
     Call {
         id: Option<String>,
         name: String,
         args: Value,
+        signed: Option<Value>,
     },
+    Kept(Value),
+}
+
+/// Whether `part` carries a `thoughtSignature`.
+fn is_signed(part: &Value) -> bool {
+    part.get("thoughtSignature").is_some_and(|s| !s.is_null())
+}
+
+/// `part` without `key`, when it carries a `thoughtSignature`.
+fn signed_rest(part: &Value, key: &str) -> Option<Value> {
+    if !is_signed(part) {
+        return None;
+    }
+    let mut rest = part.as_object()?.clone();
+    rest.remove(key);
+    Some(Value::Object(rest))
+}
+
+/// A part's reasoning state as a reasoning item.
+fn reasoning_item(provider: Provider, anchor: ReasoningAnchor, data: Value) -> ReasoningItem {
+    ReasoningItem::new(provider, ReasoningFormat::Gemini, anchor, data)
 }
 
 /// What one `GenerateContentResponse` (or stream element) says.
@@ -480,6 +580,7 @@ fn read_chunk(provider: Provider, value: &Value) -> Result<Chunk> {
         .map(Vec::as_slice)
         .unwrap_or_default();
     for part in parts {
+        let thought = part.get("thought").and_then(Value::as_bool) == Some(true);
         if let Some(call) = part.get("functionCall") {
             pieces.push(Piece::Call {
                 id: call.get("id").and_then(Value::as_str).map(str::to_string),
@@ -492,13 +593,22 @@ fn read_chunk(provider: Provider, value: &Value) -> Result<Chunk> {
                     None | Some(Value::Null) => json!({}),
                     Some(args) => args.clone(),
                 },
+                signed: signed_rest(part, "functionCall"),
             });
         } else if let Some(text) = part.get("text").and_then(Value::as_str) {
-            if part.get("thought").and_then(Value::as_bool) == Some(true) {
+            if thought {
                 pieces.push(Piece::Thought(text.to_string()));
+                if is_signed(part) {
+                    pieces.push(Piece::Kept(part.clone()));
+                }
             } else {
-                pieces.push(Piece::Text(text.to_string()));
+                pieces.push(Piece::Text {
+                    text: text.to_string(),
+                    signed: signed_rest(part, "text"),
+                });
             }
+        } else if is_signed(part) {
+            pieces.push(Piece::Kept(part.clone()));
         }
     }
     Ok(Chunk {
@@ -562,7 +672,10 @@ fn finish_from(raw: &str, has_calls: bool) -> FinishReason {
 #[derive(Debug)]
 struct GeminiFrames {
     provider: Provider,
+    /// Tool calls so far, which is also the index of the next one.
     next_index: usize,
+    /// Bytes of answer text so far.
+    text_len: usize,
     saw_calls: bool,
     start: StartTracker,
     /// The last `finishReason` seen.
@@ -576,10 +689,33 @@ impl GeminiFrames {
         let mut new_calls = false;
         for piece in chunk.pieces {
             match piece {
-                Piece::Text(t) if !t.is_empty() => out.push(StreamEvent::TextDelta(t)),
-                Piece::Thought(t) if !t.is_empty() => out.push(StreamEvent::ReasoningDelta(t)),
-                Piece::Text(_) | Piece::Thought(_) => {}
-                Piece::Call { id, name, args } => {
+                Piece::Text { text, signed } => {
+                    if let Some(data) = signed {
+                        let anchor = ReasoningAnchor::Text {
+                            text: self.text_len,
+                        };
+                        out.push(StreamEvent::ReasoningItem(reasoning_item(
+                            self.provider,
+                            anchor,
+                            data,
+                        )));
+                    }
+                    if !text.is_empty() {
+                        self.text_len += text.len();
+                        out.push(StreamEvent::TextDelta(text));
+                    }
+                }
+                Piece::Thought(t) => {
+                    if !t.is_empty() {
+                        out.push(StreamEvent::ReasoningDelta(t));
+                    }
+                }
+                Piece::Call {
+                    id,
+                    name,
+                    args,
+                    signed,
+                } => {
                     let index = self.next_index;
                     self.next_index += 1;
                     new_calls = true;
@@ -588,6 +724,25 @@ impl GeminiFrames {
                         index,
                         arguments: args.to_string(),
                     });
+                    if let Some(data) = signed {
+                        let anchor = ReasoningAnchor::ToolCall { index };
+                        out.push(StreamEvent::ReasoningItem(reasoning_item(
+                            self.provider,
+                            anchor,
+                            data,
+                        )));
+                    }
+                }
+                Piece::Kept(part) => {
+                    let anchor = ReasoningAnchor::Standalone {
+                        text: self.text_len,
+                        tool_calls: self.next_index,
+                    };
+                    out.push(StreamEvent::ReasoningItem(reasoning_item(
+                        self.provider,
+                        anchor,
+                        part,
+                    )));
                 }
             }
         }

@@ -34,6 +34,7 @@ mod detect;
 mod endpoint;
 mod error;
 mod frames;
+mod layout;
 mod wire;
 
 pub mod anthropic;

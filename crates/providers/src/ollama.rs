@@ -149,6 +149,7 @@ impl Adapter for Ollama {
             tool_calls: chunk.calls,
             usage: chunk.usage,
             finish_reason: chunk.done_reason.map(|raw| finish_from(&raw, has_calls)),
+            reasoning_items: Vec::new(),
         })
     }
 

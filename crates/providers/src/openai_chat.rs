@@ -17,6 +17,13 @@
 //! to [`ChatResponse::reasoning`]. A `refusal` is not part of the text. Reasoning that a
 //! model writes inline (`<think>…</think>` in `content`) is left in the text as sent.
 //!
+//! Each entry of OpenRouter's `reasoning_details` (thinking text with its signature,
+//! encrypted or summarised reasoning) also becomes a
+//! [`ReasoningItem`]; streamed fragments are merged by
+//! `type` and `index`. An assistant message sends its items back, unchanged, as
+//! `reasoning_details` to the provider that produced them; other providers never get
+//! them.
+//!
 //! ```
 //! use llmvcr_core::{ChatRequest, Provider};
 //! use llmvcr_providers::Adapter;
@@ -37,7 +44,8 @@ use std::fmt::Debug;
 use http::Method;
 use llmvcr_core::{
     ChatRequest, ChatResponse, ContentPart, Error, FinishKind, FinishReason, Message, Provider,
-    ResponseFormat, Result, Role, StreamEvent, ToolCall, ToolChoice, ToolSpec, Usage,
+    ReasoningAnchor, ReasoningFormat, ReasoningItem, ResponseFormat, Result, Role, StreamEvent,
+    ToolCall, ToolChoice, ToolSpec, Usage,
 };
 use llmvcr_framing::StreamFormat;
 use serde_json::{Map, Value, json};
@@ -102,6 +110,16 @@ impl OpenAiChat {
                     let calls: Vec<Value> =
                         message.tool_calls.iter().map(encode_tool_call).collect();
                     out.insert("tool_calls".into(), Value::Array(calls));
+                }
+                // OpenRouter's reasoning blocks go back unchanged, in order.
+                let details: Vec<Value> = message
+                    .reasoning_items
+                    .iter()
+                    .filter(|i| i.is_for(self.provider, ReasoningFormat::OpenAiChat))
+                    .map(|i| i.data.clone())
+                    .collect();
+                if !details.is_empty() {
+                    out.insert("reasoning_details".into(), Value::Array(details));
                 }
             }
         }
@@ -214,6 +232,14 @@ impl Adapter for OpenAiChat {
         response.text = content.text;
         response.reasoning = reasoning_of(message);
         response.reasoning.push_str(&content.thinking);
+        response.reasoning_items = message
+            .get("reasoning_details")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|d| d.is_object())
+            .map(|d| detail_item(self.provider, d.clone()))
+            .collect();
         response.tool_calls = message
             .get("tool_calls")
             .and_then(Value::as_array)
@@ -432,6 +458,45 @@ fn reasoning_of(message: &Value) -> String {
     out
 }
 
+/// One `reasoning_details` entry as a reasoning item. The entries belong to the
+/// message as a whole, not to a place in it.
+fn detail_item(provider: Provider, detail: Value) -> ReasoningItem {
+    ReasoningItem::new(
+        provider,
+        ReasoningFormat::OpenAiChat,
+        ReasoningAnchor::default(),
+        detail,
+    )
+}
+
+/// Merges a streamed `reasoning_details` fragment into the entries so far: a fragment
+/// continues the entry of the same `type` and `index` (0 when absent), appending its
+/// `text`, `summary` and `data` and replacing its other non-null fields; any other
+/// fragment starts an entry.
+fn merge_detail(details: &mut Vec<Map<String, Value>>, fragment: &Map<String, Value>) {
+    let key = |d: &Map<String, Value>| {
+        (
+            d.get("type").cloned().unwrap_or(Value::Null),
+            d.get("index").and_then(Value::as_u64).unwrap_or(0),
+        )
+    };
+    let Some(entry) = details.iter_mut().find(|d| key(d) == key(fragment)) else {
+        details.push(fragment.clone());
+        return;
+    };
+    for (k, v) in fragment {
+        match (k.as_str(), entry.get_mut(k), v) {
+            ("text" | "summary" | "data", Some(Value::String(so_far)), Value::String(more)) => {
+                so_far.push_str(more);
+            }
+            (_, _, Value::Null) => {}
+            _ => {
+                entry.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
 fn decode_tool_call(call: &Value) -> Option<ToolCall> {
     let (function, arguments) = call_parts(call)?;
     let name = function
@@ -569,6 +634,9 @@ struct CallSlot {
 }
 
 /// Chat Completions chunk handling.
+///
+/// OpenRouter's `reasoning_details` arrive in fragments; they are merged and sent as
+/// reasoning items when the stream ends.
 #[derive(Debug)]
 struct ChatStream {
     provider: Provider,
@@ -576,6 +644,7 @@ struct ChatStream {
     calls: Vec<CallSlot>,
     last_call: Option<usize>,
     finish: Option<String>,
+    details: Vec<Map<String, Value>>,
 }
 
 impl ChatStream {
@@ -586,10 +655,16 @@ impl ChatStream {
             calls: Vec::new(),
             last_call: None,
             finish: None,
+            details: Vec::new(),
         }
     }
 
     fn delta(&mut self, delta: &Value, out: &mut Vec<StreamEvent>) {
+        if let Some(details) = delta.get("reasoning_details").and_then(Value::as_array) {
+            for fragment in details.iter().filter_map(Value::as_object) {
+                merge_detail(&mut self.details, fragment);
+            }
+        }
         let content = split_content(delta.get("content"));
         let mut reasoning = reasoning_of(delta);
         reasoning.push_str(&content.thinking);
@@ -693,6 +768,16 @@ impl FrameHandler for ChatStream {
         }
         if let Some(usage) = chat_usage(chunk) {
             out.push(StreamEvent::Usage(usage));
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, out: &mut Vec<StreamEvent>) -> Result<()> {
+        for detail in std::mem::take(&mut self.details) {
+            out.push(StreamEvent::ReasoningItem(detail_item(
+                self.provider,
+                Value::Object(detail),
+            )));
         }
         Ok(())
     }

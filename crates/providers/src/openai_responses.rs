@@ -22,6 +22,14 @@
 //! Other items (web search calls and such) are skipped. The finish reason's raw value is
 //! the response `status`.
 //!
+//! Each `reasoning` item (`id`, `summary`, and `encrypted_content` when the request
+//! asked for `include: ["reasoning.encrypted_content"]`, as it must with
+//! `store: false`) becomes a [`ReasoningItem`] anchored by
+//! its place in `output`. Encoding an assistant message sends its items back as input
+//! items in that place, before the `function_call` items that followed them; items of
+//! another provider (OpenAI's at Azure, say) or format are dropped. A stream sends
+//! them when the response finishes, as the final response holds them.
+//!
 //! A stream yields the same [`ChatResponse`] as the non-streaming body: text, reasoning
 //! and arguments come from the delta events, and the `.done` events, finished items and
 //! the final response fill in only what no delta carried.
@@ -37,12 +45,12 @@
 //! assert_eq!(body["input"][0]["content"][0]["type"], "input_text");
 //! ```
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use http::Method;
 use llmvcr_core::{
     ChatRequest, ChatResponse, ContentPart, Error, ErrorKind, FinishKind, FinishReason, Message,
-    Provider, Result, Role, StreamEvent, ToolCall,
+    Provider, ReasoningAnchor, ReasoningFormat, ReasoningItem, Result, Role, StreamEvent, ToolCall,
 };
 use llmvcr_framing::StreamFormat;
 use serde_json::{Map, Value, json};
@@ -52,6 +60,7 @@ use crate::endpoint::{Endpoint, WireApi};
 use crate::error::error_in_body;
 use crate::frames::{FrameDecoder, FrameHandler, StartTracker};
 use crate::frames::{JsonFrame, format_for, parse_body};
+use crate::layout::{Piece, assistant_pieces};
 use crate::openai_chat::{
     UsageKeys, encode_format, encode_tool_choice, function_spec, tool_call, usage_from,
 };
@@ -108,36 +117,36 @@ impl OpenAiResponses {
                 text_only(p, message)?;
                 let output_text =
                     |text: &str| json!({"type": "output_text", "text": text, "annotations": []});
-                let mut parts: Vec<Value> = message
-                    .content
-                    .iter()
-                    .filter_map(|part| match part {
-                        ContentPart::Text { text } if !text.is_empty() => Some(output_text(text)),
-                        _ => None,
-                    })
-                    .collect();
-                if parts.is_empty() && message.tool_calls.is_empty() {
-                    parts.push(output_text(""));
+                let message_item =
+                    |parts: Vec<Value>| json!({"role": "assistant", "content": parts});
+                // Reasoning items go back as input items, where they came.
+                let mut answered = false;
+                for piece in assistant_pieces(message, p, ReasoningFormat::OpenAiResponses) {
+                    match piece {
+                        Piece::Content { parts, .. } => {
+                            let parts: Vec<Value> = parts
+                                .iter()
+                                .filter_map(|part| match part {
+                                    ContentPart::Text { text } if !text.is_empty() => {
+                                        Some(output_text(text))
+                                    }
+                                    _ => None,
+                                })
+                                .collect();
+                            if !parts.is_empty() {
+                                answered = true;
+                                input.push(message_item(parts));
+                            }
+                        }
+                        Piece::Item(item) => input.push(item.data.clone()),
+                        Piece::Call { call, .. } => {
+                            answered = true;
+                            input.push(function_call_item(p, call)?);
+                        }
+                    }
                 }
-                if !parts.is_empty() {
-                    input.push(json!({"role": "assistant", "content": parts}));
-                }
-                for call in &message.tool_calls {
-                    let id = call.id.as_deref().ok_or_else(|| {
-                        bad_request(
-                            p,
-                            format!(
-                                "tool call {:?} has no id; the Responses API needs a call_id",
-                                call.name
-                            ),
-                        )
-                    })?;
-                    input.push(json!({
-                        "type": "function_call",
-                        "call_id": id,
-                        "name": call.name,
-                        "arguments": call.arguments_string(),
-                    }));
+                if !answered {
+                    input.push(message_item(vec![output_text("")]));
                 }
             }
             Role::Tool => {
@@ -154,6 +163,25 @@ impl OpenAiResponses {
         }
         Ok(())
     }
+}
+
+/// A tool call in history as a `function_call` input item.
+fn function_call_item(provider: Provider, call: &ToolCall) -> Result<Value> {
+    let id = call.id.as_deref().ok_or_else(|| {
+        bad_request(
+            provider,
+            format!(
+                "tool call {:?} has no id; the Responses API needs a call_id",
+                call.name
+            ),
+        )
+    })?;
+    Ok(json!({
+        "type": "function_call",
+        "call_id": id,
+        "name": call.name,
+        "arguments": call.arguments_string(),
+    }))
 }
 
 impl Adapter for OpenAiResponses {
@@ -246,7 +274,7 @@ impl Adapter for OpenAiResponses {
                 Error::decode("response body is not a JSON object").with_provider(self.provider)
             );
         }
-        Ok(decode_response(&value))
+        Ok(decode_response(self.provider, &value))
     }
 
     fn stream_decoder(&self, content_type: Option<&str>) -> Box<dyn StreamDecoder> {
@@ -354,11 +382,29 @@ fn failure(provider: Provider, response: &Value) -> Option<Error> {
     }
 }
 
-fn decode_response(response: &Value) -> ChatResponse {
+/// A `reasoning` output item as a reasoning item.
+fn reasoning_item(provider: Provider, anchor: ReasoningAnchor, item: &Value) -> ReasoningItem {
+    ReasoningItem::new(
+        provider,
+        ReasoningFormat::OpenAiResponses,
+        anchor,
+        item.clone(),
+    )
+}
+
+fn decode_response(provider: Provider, response: &Value) -> ChatResponse {
     let mut text = String::new();
     let mut reasoning: Vec<&str> = Vec::new();
     let mut tool_calls = Vec::new();
+    let mut reasoning_items = Vec::new();
     for (index, item) in output_items(response).iter().enumerate() {
+        if item_type(item) == "reasoning" {
+            let anchor = ReasoningAnchor::Standalone {
+                text: text.len(),
+                tool_calls: tool_calls.len(),
+            };
+            reasoning_items.push(reasoning_item(provider, anchor, item));
+        }
         match item_type(item) {
             "message" => {
                 for part in array(item, "content") {
@@ -387,6 +433,7 @@ fn decode_response(response: &Value) -> ChatResponse {
             .get("usage")
             .and_then(|u| usage_from(u, RESPONSES_USAGE)),
         finish_reason,
+        reasoning_items,
     }
 }
 
@@ -399,6 +446,12 @@ fn decode_response(response: &Value) -> ChatResponse {
 /// Every piece of output is keyed by its position (output index, part index). A piece
 /// a delta carried is marked, and the full values in `.done` events, finished items and
 /// the final response are emitted only for unmarked pieces.
+///
+/// `reasoning` items become reasoning items when the response finishes, as the final
+/// response holds them (OpenRouter, for one, renames an item between its
+/// `output_item.done` event and the final response), each anchored by output index:
+/// after the text and calls of the items before it, whatever order their events
+/// arrived in. A stream that never finishes carries none.
 #[derive(Debug)]
 struct ResponsesStream {
     provider: Provider,
@@ -408,6 +461,10 @@ struct ResponsesStream {
     last_reasoning: Option<ReasoningKey>,
     calls_started: HashSet<usize>,
     arguments_seen: HashSet<usize>,
+    /// Bytes of answer text sent, by output index.
+    text_len: HashMap<usize, usize>,
+    /// Finished `reasoning` items by output index, sent when the response finishes.
+    reasoning_items: BTreeMap<usize, Value>,
 }
 
 impl ResponsesStream {
@@ -420,6 +477,22 @@ impl ResponsesStream {
             last_reasoning: None,
             calls_started: HashSet::new(),
             arguments_seen: HashSet::new(),
+            text_len: HashMap::new(),
+            reasoning_items: BTreeMap::new(),
+        }
+    }
+
+    /// The anchor of the output item at `index`: the text and calls of the items
+    /// before it.
+    fn anchor(&self, index: usize) -> ReasoningAnchor {
+        ReasoningAnchor::Standalone {
+            text: self
+                .text_len
+                .iter()
+                .filter(|(i, _)| **i < index)
+                .map(|(_, n)| *n)
+                .sum(),
+            tool_calls: self.calls_started.iter().filter(|i| **i < index).count(),
         }
     }
 
@@ -435,6 +508,7 @@ impl ResponsesStream {
         }
         self.text_seen.insert(key);
         if !text.is_empty() {
+            *self.text_len.entry(key.0).or_default() += text.len();
             out.push(StreamEvent::TextDelta(text.to_string()));
         }
     }
@@ -507,6 +581,7 @@ impl ResponsesStream {
                 for (key, text) in reasoning_pieces(index, item) {
                     self.reasoning(key, text, false, out);
                 }
+                self.reasoning_items.insert(index, item.clone());
             }
             "function_call" | "custom_tool_call" => {
                 self.call_start(index, item, out);
@@ -527,6 +602,14 @@ impl ResponsesStream {
         let items = output_items(response);
         for (index, item) in items.iter().enumerate() {
             self.finished_item(index, item, out);
+        }
+        for (index, item) in std::mem::take(&mut self.reasoning_items) {
+            let anchor = self.anchor(index);
+            out.push(StreamEvent::ReasoningItem(reasoning_item(
+                self.provider,
+                anchor,
+                &item,
+            )));
         }
         if let Some(usage) = response
             .get("usage")
@@ -680,7 +763,7 @@ mod tests {
         ]
         .concat();
         let streamed = aggregate(&sse).unwrap();
-        let decoded = decode_response(&completed);
+        let decoded = decode_response(Provider::OpenAi, &completed);
         assert_eq!(streamed, decoded);
         assert_eq!(decoded.reasoning, "First.\n\nSecond.");
         assert_eq!(decoded.text, "Hi");
@@ -691,7 +774,7 @@ mod tests {
     fn custom_tool_calls_are_tool_calls_with_free_form_input() {
         let item = json!({"type": "custom_tool_call", "id": "ctc_1", "call_id": "call_9", "name": "run_sql", "input": "SELECT 1;"});
         let completed = json!({"id": "r", "model": "m", "status": "completed", "output": [item]});
-        let decoded = decode_response(&completed);
+        let decoded = decode_response(Provider::OpenAi, &completed);
         assert_eq!(decoded.tool_calls.len(), 1);
         assert_eq!(decoded.tool_calls[0].name, "run_sql");
         assert_eq!(decoded.tool_calls[0].id.as_deref(), Some("call_9"));
@@ -719,12 +802,13 @@ mod tests {
         let sse = frame(json!({"type": "response.completed", "response": completed}));
         let streamed = aggregate(&sse).unwrap();
         assert_eq!(streamed.text, "AB");
-        assert_eq!(streamed, decode_response(&completed));
+        assert_eq!(streamed, decode_response(Provider::OpenAi, &completed));
     }
 
     #[test]
     fn incomplete_and_failed_statuses() {
         let r = decode_response(
+            Provider::OpenAi,
             &json!({"status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"}}),
         );
         assert_eq!(
@@ -732,12 +816,16 @@ mod tests {
             Some(FinishReason::new(FinishKind::Length, "incomplete"))
         );
         let r = decode_response(
+            Provider::OpenAi,
             &json!({"status": "incomplete", "incomplete_details": {"reason": "content_filter"}}),
         );
         assert_eq!(r.finish_reason.unwrap().kind, FinishKind::ContentFilter);
-        let r = decode_response(&json!({"status": "failed", "error": null}));
+        let r = decode_response(
+            Provider::OpenAi,
+            &json!({"status": "failed", "error": null}),
+        );
         assert_eq!(r.finish_reason.unwrap().kind, FinishKind::Error);
-        let r = decode_response(&json!({"status": "cancelled"}));
+        let r = decode_response(Provider::OpenAi, &json!({"status": "cancelled"}));
         assert_eq!(r.finish_reason.unwrap().kind, FinishKind::Other);
     }
 

@@ -10,12 +10,13 @@ mod support;
 
 use llmvcr_core::{
     ChatRequest, ChatResponse, ContentPart, ErrorKind, FinishKind, Message, Provider,
-    ResponseFormat, Role, Secret, StreamEvent, ToolCall, ToolChoice, ToolSpec, Usage,
+    ReasoningAnchor, ReasoningFormat, ReasoningItem, ResponseFormat, Role, Secret, StreamEvent,
+    ToolCall, ToolChoice, ToolSpec, Usage,
 };
 use llmvcr_providers::anthropic::Anthropic;
 use llmvcr_providers::{Adapter, AuthStyle, Endpoint, adapter_for};
 use proptest::prelude::*;
-use serde_json::json;
+use serde_json::{Value, json};
 use support::{
     Acceptable, aggregate, arbitrary_bytes, assistant_with_calls, bytewise, cuts_agree, events,
     finish, fixture, never_panics, prefix, streamed_every_way, tool_choice_request, usage, whole,
@@ -501,6 +502,189 @@ fn malformed_frame_is_a_decode_error() {
 }
 
 // ---------------------------------------------------------------------------------
+// Reasoning state: thinking blocks and their signatures
+
+fn thinking_item(text: usize, tool_calls: usize, block: Value) -> ReasoningItem {
+    ReasoningItem::new(
+        Provider::Anthropic,
+        ReasoningFormat::AnthropicMessages,
+        ReasoningAnchor::Standalone { text, tool_calls },
+        block,
+    )
+}
+
+#[test]
+fn thinking_blocks_are_reasoning_items() {
+    let body: Value = serde_json::from_slice(&fixture(DIR, "thinking.json")).unwrap();
+    let r = adapter().decode(&fixture(DIR, "thinking.json")).unwrap();
+    assert_eq!(
+        r.reasoning_items,
+        vec![thinking_item(0, 0, body["content"][0].clone())]
+    );
+    assert!(
+        r.reasoning_items[0].data["signature"]
+            .as_str()
+            .unwrap()
+            .starts_with("Eo4DCm4IDxgCKkDsL")
+    );
+}
+
+#[test]
+fn streamed_thinking_signature_comes_from_signature_deltas() {
+    let r = stream("tool_chain_thinking.sse");
+    assert_eq!(r.reasoning_items.len(), 1);
+    let block = &r.reasoning_items[0].data;
+    assert_eq!(block["type"], "thinking");
+    assert_eq!(block["thinking"], json!(r.reasoning));
+    assert!(
+        block["signature"]
+            .as_str()
+            .unwrap()
+            .starts_with("EoQDCm0IDhgCKkCDzGs2")
+    );
+    assert!(
+        block["signature"]
+            .as_str()
+            .unwrap()
+            .ends_with("hANWRjSBwUxgB")
+    );
+    assert_eq!(
+        r.reasoning_items[0].anchor,
+        ReasoningAnchor::Standalone {
+            text: 0,
+            tool_calls: 0
+        }
+    );
+    // The signature is not reasoning text.
+    assert!(!r.reasoning.contains("EoQDCm0I"));
+}
+
+#[test]
+fn redacted_thinking_blocks_are_kept_whole() {
+    let r = stream("redacted_thinking.sse");
+    assert_eq!(r.reasoning_items.len(), 2);
+    for item in &r.reasoning_items {
+        assert_eq!(item.data["type"], "redacted_thinking");
+        assert!(item.data["data"].as_str().unwrap().len() > 100);
+        assert_eq!(item.anchor, ReasoningAnchor::default());
+    }
+}
+
+/// Text, a thinking block, more text, then a tool call: the order adaptive thinking
+/// can produce, streamed and as a body.
+fn interleaved() -> (String, Value) {
+    let frames = [
+        json!({"type": "message_start", "message": {"id": "msg_1", "model": "claude-opus-4-6", "usage": {"input_tokens": 5, "output_tokens": 1}}}),
+        json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hé"}}),
+        json!({"type": "content_block_stop", "index": 0}),
+        json!({"type": "content_block_start", "index": 1, "content_block": {"type": "thinking", "thinking": "", "signature": ""}}),
+        json!({"type": "content_block_delta", "index": 1, "delta": {"type": "thinking_delta", "thinking": "Let me "}}),
+        json!({"type": "content_block_delta", "index": 1, "delta": {"type": "thinking_delta", "thinking": "look."}}),
+        json!({"type": "content_block_delta", "index": 1, "delta": {"type": "signature_delta", "signature": "c2ln"}}),
+        json!({"type": "content_block_delta", "index": 1, "delta": {"type": "signature_delta", "signature": "bmF0dXJl"}}),
+        json!({"type": "content_block_stop", "index": 1}),
+        json!({"type": "content_block_start", "index": 2, "content_block": {"type": "redacted_thinking", "data": "cmVkYWN0ZWQ="}}),
+        json!({"type": "content_block_stop", "index": 2}),
+        json!({"type": "content_block_start", "index": 3, "content_block": {"type": "text", "text": ""}}),
+        json!({"type": "content_block_delta", "index": 3, "delta": {"type": "text_delta", "text": " there"}}),
+        json!({"type": "content_block_stop", "index": 3}),
+        json!({"type": "content_block_start", "index": 4, "content_block": {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}}),
+        json!({"type": "content_block_delta", "index": 4, "delta": {"type": "input_json_delta", "partial_json": "{\"a\":"}}),
+        json!({"type": "content_block_delta", "index": 4, "delta": {"type": "input_json_delta", "partial_json": "1}"}}),
+        json!({"type": "content_block_stop", "index": 4}),
+        json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 9}}),
+        json!({"type": "message_stop"}),
+    ];
+    let sse = frames
+        .iter()
+        .map(|f| format!("event: {}\ndata: {f}\n\n", f["type"].as_str().unwrap()))
+        .collect();
+    let body = json!({
+        "id": "msg_1", "model": "claude-opus-4-6", "type": "message", "role": "assistant",
+        "content": [
+            {"type": "text", "text": "Hé"},
+            {"type": "thinking", "thinking": "Let me look.", "signature": "c2lnbmF0dXJl"},
+            {"type": "redacted_thinking", "data": "cmVkYWN0ZWQ="},
+            {"type": "text", "text": " there"},
+            {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {"a": 1}}
+        ],
+        "stop_reason": "tool_use",
+        "usage": {"input_tokens": 5, "output_tokens": 9}
+    });
+    (sse, body)
+}
+
+#[test]
+fn streamed_thinking_equals_the_body_and_keeps_its_place() {
+    let (sse, body) = interleaved();
+    let streamed = streamed_every_way(&adapter(), SSE, "interleaved", sse.as_bytes());
+    let decoded = adapter().decode(body.to_string().as_bytes()).unwrap();
+    assert_eq!(streamed, decoded);
+    let text_before = "Hé".len();
+    assert_eq!(
+        decoded.reasoning_items,
+        vec![
+            thinking_item(text_before, 0, body["content"][1].clone()),
+            thinking_item(text_before, 0, body["content"][2].clone()),
+        ]
+    );
+    // Sent back, the turn is the content array as it came.
+    let request = ChatRequest::new("claude-opus-4-6")
+        .user("Hi")
+        .message(decoded.to_message())
+        .message(Message::tool_result("toolu_1", "ok"));
+    let encoded = encode(&request);
+    assert_eq!(encoded["messages"][1]["content"], body["content"]);
+    assert_eq!(encoded["messages"][2]["content"][0]["type"], "tool_result");
+}
+
+#[test]
+fn a_thinking_block_cut_off_is_not_sent() {
+    let (sse, _) = interleaved();
+    let cut = sse.find("signature_delta").unwrap();
+    let (events, _) = whole(&adapter(), SSE, &sse.as_bytes()[..cut]);
+    assert!(aggregate(&events).reasoning_items.is_empty());
+}
+
+#[test]
+fn reasoning_of_other_providers_is_dropped() {
+    let foreign = [
+        ReasoningItem::new(
+            Provider::Gemini,
+            ReasoningFormat::Gemini,
+            ReasoningAnchor::ToolCall { index: 0 },
+            json!({"thoughtSignature": "Z2VtaW5p"}),
+        ),
+        ReasoningItem::new(
+            Provider::OpenAi,
+            ReasoningFormat::OpenAiResponses,
+            ReasoningAnchor::default(),
+            json!({"type": "reasoning", "id": "rs_1", "summary": []}),
+        ),
+        // Anthropic's block shape, read by another provider's adapter.
+        ReasoningItem::new(
+            Provider::OpenRouter,
+            ReasoningFormat::AnthropicMessages,
+            ReasoningAnchor::default(),
+            json!({"type": "thinking", "thinking": "x", "signature": "eA=="}),
+        ),
+    ];
+    let message = Message {
+        reasoning_items: foreign.to_vec(),
+        ..assistant_with_calls(
+            "",
+            vec![ToolCall::from_value(Some("toolu_1".into()), "f", json!({}))],
+        )
+    };
+    let encoded = encode(&ChatRequest::new("m").user("Hi").message(message));
+    assert_eq!(
+        encoded["messages"][1]["content"],
+        json!([{"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}])
+    );
+}
+
+// ---------------------------------------------------------------------------------
 // Encoding
 
 fn encode(request: &ChatRequest) -> serde_json::Value {
@@ -770,23 +954,31 @@ proptest! {
                 Just("message_delta".to_string()),
                 Just("error".to_string()),
                 "[a-z_]{0,12}",
-            ].prop_flat_map(|ty| (Just(ty), any::<Option<u8>>(), "[ -~]{0,20}")),
+            ].prop_flat_map(|ty| (Just(ty), any::<Option<u8>>(), "[ -~]{0,20}", 0usize..4)),
             0..12,
         )
     ) {
+        const BLOCKS: [&str; 4] = ["tool_use", "thinking", "redacted_thinking", "text"];
+        const DELTAS: [&str; 4] = ["input_json_delta", "thinking_delta", "signature_delta", "text_delta"];
         let mut body = String::new();
-        for (ty, index, text) in frames {
+        for (ty, index, text, kind) in frames {
             let index = index.map(|i| json!(i)).unwrap_or(json!(null));
+            // Odd kinds give the thinking fields values of the wrong type.
+            let odd = if kind % 2 == 1 { json!(index) } else { json!(text) };
             let data = json!({
                 "type": ty, "index": index,
-                "content_block": {"type": "tool_use", "id": text, "name": text, "input": text},
-                "delta": {"type": "input_json_delta", "partial_json": text, "text": text, "stop_reason": text},
+                "content_block": {"type": BLOCKS[kind], "id": text, "name": text, "input": text, "thinking": odd, "signature": odd},
+                "delta": {"type": DELTAS[kind], "partial_json": text, "text": text, "stop_reason": text, "thinking": odd, "signature": odd},
                 "usage": {"input_tokens": index, "output_tokens": text},
                 "message": {"id": text, "usage": text},
             });
             body.push_str(&format!("event: {ty}\ndata: {data}\n\n"));
         }
         never_panics(&adapter(), SSE, [body.as_bytes()], ACCEPTABLE, None)?;
+        // Whatever was decoded can be sent back.
+        let (events, _) = whole(&adapter(), SSE, body.as_bytes());
+        let request = ChatRequest::new("m").user("Hi").message(aggregate(&events).to_message());
+        let _ = adapter().encode(&request);
     }
 
     #[test]

@@ -10,12 +10,13 @@ mod support;
 
 use llmvcr_core::{
     ChatRequest, ChatResponse, ContentPart, ErrorKind, FinishKind, Message, Provider,
-    ReasoningEffort, ResponseFormat, Secret, StreamEvent, ToolCall, ToolChoice, ToolSpec, Usage,
+    ReasoningAnchor, ReasoningEffort, ReasoningFormat, ReasoningItem, ResponseFormat, Secret,
+    StreamEvent, ToolCall, ToolChoice, ToolSpec, Usage,
 };
 use llmvcr_providers::gemini::Gemini;
 use llmvcr_providers::{Adapter, AuthStyle, Endpoint, adapter_for};
 use proptest::prelude::*;
-use serde_json::json;
+use serde_json::{Value, json};
 use support::{
     Acceptable, SSE, aggregate, arbitrary_bytes, assistant_with_calls, bytewise, cuts_agree,
     decode_never_panics, events, finish, fixture, never_panics, prefix, streamed_every_way,
@@ -337,6 +338,17 @@ fn usage_is_live_mid_stream() {
 #[test]
 fn streaming_tool_call_with_thought_signature() {
     let r = stream("tool_call_thought_signature.sse");
+    let bytes = fixture(DIR, "tool_call_thought_signature.sse");
+    let first = String::from_utf8(bytes).unwrap();
+    let first: serde_json::Value = serde_json::from_str(
+        first
+            .lines()
+            .find_map(|l| l.strip_prefix("data: "))
+            .unwrap(),
+    )
+    .unwrap();
+    let signature = first["candidates"][0]["content"]["parts"][0]["thoughtSignature"].clone();
+    assert!(signature.as_str().unwrap().starts_with("EpwICpkIAXLI2nxl"));
     assert_eq!(
         r,
         ChatResponse {
@@ -346,6 +358,13 @@ fn streaming_tool_call_with_thought_signature() {
             usage: usage(29, 10 + 202, 202),
             // The call arrives in one chunk and STOP in the next.
             finish_reason: finish(FinishKind::ToolCalls, "STOP"),
+            // The signature stays on the call it came with.
+            reasoning_items: vec![ReasoningItem::new(
+                Provider::Gemini,
+                ReasoningFormat::Gemini,
+                ReasoningAnchor::ToolCall { index: 0 },
+                json!({"thoughtSignature": signature}),
+            )],
             ..ChatResponse::default()
         }
     );
@@ -470,6 +489,165 @@ fn an_error_body_read_as_a_stream_is_classified() {
         br#"{"error":{"code":400,"message":"API key not valid.","status":"INVALID_ARGUMENT"}}"#;
     let (_, err) = whole(&adapter(), ARRAY, body);
     assert_eq!(err.unwrap().kind, ErrorKind::BadRequest);
+}
+
+// ---------------------------------------------------------------------------------
+// Reasoning state: thought signatures
+
+fn gemini_item(anchor: ReasoningAnchor, data: Value) -> ReasoningItem {
+    ReasoningItem::new(Provider::Gemini, ReasoningFormat::Gemini, anchor, data)
+}
+
+/// The `model` turn that sending `response` back as history produces.
+fn model_turn(response: &ChatResponse) -> Value {
+    let mut request = ChatRequest::new("gemini-3-flash-preview")
+        .user("Hi")
+        .message(response.to_message());
+    for call in &response.tool_calls {
+        request = request.message(Message {
+            name: Some(call.name.clone()),
+            tool_call_id: call.id.clone(),
+            ..Message::text(llmvcr_core::Role::Tool, "{\"ok\": true}")
+        });
+    }
+    let body = encode(&request);
+    assert_eq!(body["contents"][1]["role"], "model");
+    body["contents"][1].clone()
+}
+
+fn signature_of(part: &Value) -> Value {
+    part["thoughtSignature"].clone()
+}
+
+#[test]
+fn signature_on_a_text_part_stays_on_it() {
+    let body: Value = serde_json::from_slice(&fixture(DIR, "vertex_text.json")).unwrap();
+    let part = &body["candidates"][0]["content"]["parts"][0];
+    let r = adapter().decode(&fixture(DIR, "vertex_text.json")).unwrap();
+    assert_eq!(
+        r.reasoning_items,
+        vec![gemini_item(
+            ReasoningAnchor::Text { text: 0 },
+            json!({"thoughtSignature": signature_of(part)})
+        )]
+    );
+    assert_eq!(model_turn(&r)["parts"], json!([part]));
+}
+
+#[test]
+fn signature_on_a_trailing_empty_text_part_is_sent_on_one() {
+    // Thought summaries, the answer, then an empty text part with the signature,
+    // each in its own chunk.
+    let chunks: Value = serde_json::from_slice(&fixture(DIR, "prompt_thoughts.jsonarray")).unwrap();
+    let last = &chunks[2]["candidates"][0]["content"]["parts"][0];
+    let r = stream("prompt_thoughts.jsonarray");
+    assert_eq!(
+        r.reasoning_items,
+        vec![gemini_item(
+            ReasoningAnchor::Text {
+                text: "Scoop".len()
+            },
+            json!({"thoughtSignature": signature_of(last)})
+        )]
+    );
+    // Thought summaries without a signature are not sent back.
+    assert_eq!(
+        model_turn(&r)["parts"],
+        json!([{"text": "Scoop"}, {"text": "", "thoughtSignature": signature_of(last)}])
+    );
+}
+
+#[test]
+fn signature_on_a_call_stays_on_it_after_a_thought_part() {
+    let chunks: Value =
+        serde_json::from_slice(&fixture(DIR, "tools_thought_and_call.jsonarray")).unwrap();
+    let call = &chunks[1]["candidates"][0]["content"]["parts"][0];
+    let r = stream("tools_thought_and_call.jsonarray");
+    assert!(r.reasoning.starts_with("**Generating Pelican Names**"));
+    assert_eq!(
+        r.reasoning_items,
+        vec![gemini_item(
+            ReasoningAnchor::ToolCall { index: 0 },
+            json!({"thoughtSignature": signature_of(call)})
+        )]
+    );
+    assert_eq!(model_turn(&r)["parts"], json!([call]));
+}
+
+#[test]
+fn signed_parts_the_answer_cannot_hold_are_kept_whole() {
+    // A thought part and an inline image, each with a signature; then text, a
+    // signed call and an unsigned one.
+    let parts = json!([
+        {"text": "Thinking.", "thought": true, "thoughtSignature": "dGhvdWdodA=="},
+        {"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}, "thoughtSignature": "aW1hZ2U="},
+        {"text": "Let me call."},
+        {"functionCall": {"name": "f", "args": {"a": 1}}, "thoughtSignature": "Y2FsbA=="},
+        {"functionCall": {"name": "g", "args": {}}}
+    ]);
+    let body = json!({
+        "candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP"}],
+        "usageMetadata": {"promptTokenCount": 3, "candidatesTokenCount": 4},
+        "responseId": "r1", "modelVersion": "gemini-3-flash-preview"
+    });
+    let decoded = adapter().decode(body.to_string().as_bytes()).unwrap();
+    assert_eq!(decoded.reasoning, "Thinking.");
+    assert_eq!(decoded.text, "Let me call.");
+    assert_eq!(
+        decoded.reasoning_items,
+        vec![
+            gemini_item(ReasoningAnchor::default(), parts[0].clone()),
+            gemini_item(ReasoningAnchor::default(), parts[1].clone()),
+            gemini_item(
+                ReasoningAnchor::ToolCall { index: 0 },
+                json!({"thoughtSignature": "Y2FsbA=="})
+            ),
+        ]
+    );
+    assert_eq!(model_turn(&decoded)["parts"], parts);
+    // The same parts, one per chunk, stream to the same answer.
+    let sse: String = parts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let chunk = json!({"candidates": [{"content": {"role": "model", "parts": [p]}}], "responseId": "r1", "modelVersion": "gemini-3-flash-preview"});
+            format!("data: {chunk}\n\n")
+        })
+        .chain(std::iter::once(format!(
+            "data: {}\n\n",
+            json!({"candidates": [{"content": {"role": "model", "parts": [{"text": ""}]}, "finishReason": "STOP"}], "usageMetadata": {"promptTokenCount": 3, "candidatesTokenCount": 4}})
+        )))
+        .collect();
+    let streamed = streamed_every_way(&adapter(), SSE, "signed parts", sse.as_bytes());
+    assert_eq!(streamed, decoded);
+}
+
+#[test]
+fn signatures_of_other_providers_are_dropped() {
+    let message = Message {
+        reasoning_items: vec![
+            ReasoningItem::new(
+                Provider::Anthropic,
+                ReasoningFormat::AnthropicMessages,
+                ReasoningAnchor::default(),
+                json!({"type": "thinking", "thinking": "x", "signature": "eA=="}),
+            ),
+            // Gemini's shape from another provider (an OpenAI-compatible route).
+            ReasoningItem::new(
+                Provider::OpenRouter,
+                ReasoningFormat::Gemini,
+                ReasoningAnchor::ToolCall { index: 0 },
+                json!({"thoughtSignature": "eA=="}),
+            ),
+        ],
+        ..assistant_with_calls("Hi", vec![ToolCall::from_value(None, "f", json!({}))])
+    };
+    let body = encode(&ChatRequest::new("m").user("Hi").message(message));
+    assert_eq!(
+        body["contents"][1]["parts"],
+        json!([{"text": "Hi"}, {"functionCall": {"name": "f", "args": {}}}])
+    );
 }
 
 // ---------------------------------------------------------------------------------
@@ -792,13 +970,16 @@ proptest! {
         count in proptest::option::of(any::<i64>()),
         thought in any::<Option<bool>>(),
         args in prop_oneof![Just(json!(null)), Just(json!([1])), Just(json!("x")), Just(json!({"a": 1}))],
+        signature in prop_oneof![Just(json!(null)), Just(json!(7)), "[ -~]{0,8}".prop_map(|s| json!(s))],
     ) {
         let chunk = json!({
             "candidates": [{
                 "content": {"parts": [
-                    {"text": text, "thought": thought},
-                    {"functionCall": {"name": text, "args": args, "id": count}},
+                    {"text": text, "thought": thought, "thoughtSignature": signature},
+                    {"functionCall": {"name": text, "args": args, "id": count}, "thoughtSignature": signature},
                     {"text": count},
+                    {"inlineData": text, "thoughtSignature": signature},
+                    signature,
                 ]},
                 "finishReason": finish,
             }],
@@ -808,6 +989,14 @@ proptest! {
         let body = format!("[{chunk},{chunk}]");
         never_panics(&adapter(), ARRAY, [body.as_bytes()], ACCEPTABLE, None)?;
         decode_never_panics(&adapter(), chunk.to_string().as_bytes(), ACCEPTABLE)?;
+        // Whatever was decoded can be sent back, and the stream agrees with the body.
+        if let Ok(decoded) = adapter().decode(chunk.to_string().as_bytes()) {
+            let _ = adapter().encode(&ChatRequest::new("m").user("Hi").message(decoded.to_message()));
+            let sse = format!("data: {chunk}\n\n");
+            let (events, err) = whole(&adapter(), SSE, sse.as_bytes());
+            prop_assert!(err.is_none());
+            prop_assert_eq!(aggregate(&events), decoded);
+        }
     }
 
     #[test]

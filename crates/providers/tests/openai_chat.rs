@@ -6,7 +6,8 @@ mod support;
 
 use llmvcr_core::{
     ChatRequest, ChatResponse, ContentPart, ErrorKind, FinishKind, FinishReason, Message, Provider,
-    ReasoningEffort, ResponseFormat, Role, Secret, StreamEvent, ToolChoice, ToolSpec, Usage,
+    ReasoningAnchor, ReasoningEffort, ReasoningFormat, ReasoningItem, ResponseFormat, Role, Secret,
+    StreamEvent, ToolChoice, ToolSpec, Usage,
 };
 use llmvcr_providers::openai_chat::OpenAiChat;
 use llmvcr_providers::{Adapter, Endpoint};
@@ -49,6 +50,7 @@ fn openai_text_body() {
             tool_calls: vec![],
             usage: Some(usage(14, 8)),
             finish_reason: finish(FinishKind::Stop, "stop"),
+            reasoning_items: vec![],
         }
     );
 }
@@ -391,6 +393,7 @@ fn openai_streamed_tool_call() {
             )],
             usage: Some(usage(54, 20)),
             finish_reason: finish(FinishKind::ToolCalls, "tool_calls"),
+            reasoning_items: vec![],
         }
     );
     let events = events(
@@ -464,6 +467,7 @@ fn openrouter_stream_with_comments() {
             tool_calls: vec![],
             usage: Some(usage(888, 74)),
             finish_reason: finish(FinishKind::Stop, "stop"),
+            reasoning_items: vec![],
         }
     );
     let finishes = events(
@@ -475,6 +479,74 @@ fn openrouter_stream_with_comments() {
     .filter(|e| matches!(e, StreamEvent::Finish(_)))
     .count();
     assert_eq!(finishes, 1, "a repeated finish_reason is reported once");
+}
+
+fn openrouter_detail(detail: Value) -> ReasoningItem {
+    ReasoningItem::new(
+        Provider::OpenRouter,
+        ReasoningFormat::OpenAiChat,
+        ReasoningAnchor::default(),
+        detail,
+    )
+}
+
+#[test]
+fn openrouter_reasoning_details_go_back_unchanged() {
+    let body = json_fixture(DIR, "openrouter_reasoning_details.json");
+    let details = body["choices"][0]["message"]["reasoning_details"].clone();
+    let r = decode(Provider::OpenRouter, "openrouter_reasoning_details.json");
+    assert_eq!(
+        r.reasoning_items,
+        vec![openrouter_detail(details[0].clone())]
+    );
+    assert!(
+        details[0]["signature"]
+            .as_str()
+            .unwrap()
+            .starts_with("ErcBCkgICBACGAIiQH")
+    );
+    let request = ChatRequest::new("anthropic/claude-3.7-sonnet:thinking")
+        .user("Who are you?")
+        .message(r.to_message())
+        .user("And?");
+    let sent = chat(Provider::OpenRouter).encode(&request).unwrap();
+    assert_eq!(sent["messages"][1]["role"], "assistant");
+    assert_eq!(sent["messages"][1]["reasoning_details"], details);
+    // Other providers never get them.
+    for provider in [Provider::OpenAi, Provider::Groq] {
+        let sent = chat(provider).encode(&request).unwrap();
+        assert!(sent["messages"][1].get("reasoning_details").is_none());
+    }
+}
+
+#[test]
+fn openrouter_streamed_reasoning_details_with_a_signature() {
+    // Text in fragments, the signature in the last one, as OpenRouter streams
+    // Anthropic thinking; the merged entry is the one the body would hold.
+    let detail = |d: Value| json!({"choices": [{"index": 0, "delta": {"reasoning_details": [d]}}]});
+    let sse: String = [
+        json!({"id": "gen-4", "model": "anthropic/claude-sonnet-4.5", "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}),
+        detail(json!({"type": "reasoning.text", "text": "Let me ", "format": "anthropic-claude-v1", "index": 0})),
+        detail(json!({"type": "reasoning.text", "text": "think.", "format": "anthropic-claude-v1", "index": 0})),
+        detail(json!({"type": "reasoning.text", "signature": "c2ln", "format": "anthropic-claude-v1", "index": 0})),
+        detail(json!({"type": "reasoning.encrypted", "data": "ZW5j", "index": 1})),
+        json!({"choices": [{"index": 0, "delta": {"content": "ok"}, "finish_reason": "stop"}]}),
+    ]
+    .iter()
+    .map(|c| format!("data: {c}\n\n"))
+    .collect();
+    let r = streamed(&chat(Provider::OpenRouter), SSE, sse.as_bytes());
+    let details = json!([
+        {"type": "reasoning.text", "text": "Let me think.", "signature": "c2ln", "format": "anthropic-claude-v1", "index": 0},
+        {"type": "reasoning.encrypted", "data": "ZW5j", "index": 1}
+    ]);
+    let body = json!({"id": "gen-4", "model": "anthropic/claude-sonnet-4.5", "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok", "reasoning_details": details}, "finish_reason": "stop"}]});
+    let decoded = chat(Provider::OpenRouter)
+        .decode(body.to_string().as_bytes())
+        .unwrap();
+    assert_eq!(r, decoded);
+    assert_eq!(r.reasoning_items.len(), 2);
+    assert_eq!(r.reasoning, "Let me think.");
 }
 
 #[test]
@@ -490,6 +562,13 @@ fn openrouter_streamed_reasoning() {
     let r = streamed(&chat(Provider::OpenRouter), SSE, sse.as_bytes());
     assert_eq!(r.reasoning, "Two plus two.");
     assert_eq!(r.text, "4");
+    // The fragments of `reasoning_details` make one entry.
+    assert_eq!(
+        r.reasoning_items,
+        vec![openrouter_detail(
+            json!({"type": "reasoning.text", "text": "Two plus two."})
+        )]
+    );
     assert_eq!(
         r.usage,
         Some(Usage {
@@ -521,6 +600,7 @@ fn azure_stream_starts_with_empty_choices() {
             tool_calls: vec![],
             usage: Some(usage(19, 5)),
             finish_reason: finish(FinishKind::Stop, "stop"),
+            reasoning_items: vec![],
         }
     );
 }
@@ -627,6 +707,7 @@ fn multimodal_request() -> ChatRequest {
                 name: Some("alice".into()),
                 tool_calls: vec![],
                 tool_call_id: None,
+                reasoning_items: vec![],
             })
             .max_tokens(300)
             .stop("END")

@@ -6,7 +6,8 @@ mod support;
 
 use llmvcr_core::{
     ChatRequest, ChatResponse, ContentPart, ErrorKind, FinishKind, Message, Provider,
-    ReasoningEffort, ResponseFormat, Role, Secret, StreamEvent, ToolChoice, ToolSpec, Usage,
+    ReasoningAnchor, ReasoningEffort, ReasoningFormat, ReasoningItem, ResponseFormat, Role, Secret,
+    StreamEvent, ToolChoice, ToolSpec, Usage,
 };
 use llmvcr_providers::openai_responses::OpenAiResponses;
 use llmvcr_providers::{Adapter, Endpoint, WireApi};
@@ -62,6 +63,7 @@ fn basic_body() {
             tool_calls: vec![],
             usage: Some(usage(11, 5)),
             finish_reason: finish(FinishKind::Stop, "completed"),
+            reasoning_items: vec![],
         }
     );
 }
@@ -276,6 +278,7 @@ fn streamed_function_call() {
             )],
             usage: Some(usage(58, 23)),
             finish_reason: finish(FinishKind::ToolCalls, "completed"),
+            reasoning_items: vec![],
         }
     );
     let events = events(
@@ -332,11 +335,14 @@ fn streamed_answer() {
 
 #[test]
 fn openrouter_raw_reasoning_stream() {
-    let r = streamed(
-        &responses(Provider::OpenRouter),
-        SSE,
-        &fixture(DIR, "openrouter_raw_cot.sse"),
-    );
+    let bytes = fixture(DIR, "openrouter_raw_cot.sse");
+    let r = streamed(&responses(Provider::OpenRouter), SSE, &bytes);
+    // The message item finishes before the reasoning item does; the reasoning item
+    // still stands before the text, as its output index says. Its id is the one in
+    // the final response, which differs from the one its `output_item.done` had.
+    let item = completed_response(&bytes)["output"][0].clone();
+    assert_eq!(item["id"], "rs_tmp_ku4i7pagjwn");
+    assert!(String::from_utf8_lossy(&bytes).contains("rs_tmp_2kbe7x16sax"));
     assert_eq!(
         r,
         ChatResponse {
@@ -350,6 +356,15 @@ fn openrouter_raw_reasoning_stream() {
                 ..usage(78, 37)
             }),
             finish_reason: finish(FinishKind::Stop, "completed"),
+            reasoning_items: vec![ReasoningItem::new(
+                Provider::OpenRouter,
+                ReasoningFormat::OpenAiResponses,
+                ReasoningAnchor::Standalone {
+                    text: 0,
+                    tool_calls: 0
+                },
+                item
+            )],
         }
     );
 }
@@ -476,6 +491,140 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------
+// Reasoning items
+// ---------------------------------------------------------------------------
+
+fn responses_item(
+    provider: Provider,
+    text: usize,
+    tool_calls: usize,
+    item: Value,
+) -> ReasoningItem {
+    ReasoningItem::new(
+        provider,
+        ReasoningFormat::OpenAiResponses,
+        ReasoningAnchor::Standalone { text, tool_calls },
+        item,
+    )
+}
+
+#[test]
+fn encrypted_reasoning_item_is_kept_as_it_came() {
+    let body: Value =
+        serde_json::from_slice(&fixture(DIR, "interleaved_reasoning_calls.json")).unwrap();
+    let r = decode("interleaved_reasoning_calls.json");
+    assert_eq!(
+        r.reasoning_items,
+        vec![responses_item(
+            Provider::OpenAi,
+            0,
+            0,
+            body["output"][0].clone()
+        )]
+    );
+    let data = &r.reasoning_items[0].data;
+    assert!(
+        data["encrypted_content"]
+            .as_str()
+            .unwrap()
+            .starts_with("gAAAAA")
+    );
+    assert_eq!(data["summary"], json!([]));
+}
+
+#[test]
+fn streamed_reasoning_item_equals_the_finished_item() {
+    let bytes = fixture(DIR, "reasoning_summary_call.sse");
+    let completed = completed_response(&bytes);
+    let r = stream("reasoning_summary_call.sse");
+    assert_eq!(
+        r.reasoning_items,
+        vec![responses_item(
+            Provider::OpenAi,
+            0,
+            0,
+            completed["output"][0].clone()
+        )]
+    );
+    assert_eq!(r.reasoning_items[0].data["id"], "rs_fixture_01");
+}
+
+#[test]
+fn reasoning_items_go_back_where_they_came() {
+    let reasoning = |id: &str| json!({"type": "reasoning", "id": id, "summary": [], "encrypted_content": "gAAAAA"});
+    let message = Message {
+        reasoning_items: vec![
+            responses_item(Provider::OpenAi, 0, 0, reasoning("rs_1")),
+            responses_item(Provider::OpenAi, "Checking.".len(), 1, reasoning("rs_2")),
+            // Another provider's item in the same format: not sent.
+            responses_item(Provider::Azure, 0, 0, reasoning("rs_azure")),
+        ],
+        ..support::assistant_with_calls(
+            "Checking.",
+            vec![
+                call("call_1", "f", json!({"a": 1})),
+                call("call_2", "g", json!({})),
+            ],
+        )
+    };
+    let request = ChatRequest::new("gpt-5")
+        .user("Go.")
+        .message(message)
+        .message(Message::tool_result("call_1", "1"))
+        .message(Message::tool_result("call_2", "2"));
+    let input = encode(&request)["input"].clone();
+    let kinds: Vec<String> = input
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            i["id"]
+                .as_str()
+                .or(i["call_id"]
+                    .as_str()
+                    .filter(|_| i["type"] == "function_call"))
+                .or(i["role"].as_str())
+                .or(i["type"].as_str())
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "user",
+            "rs_1",
+            "assistant",
+            "call_1",
+            "rs_2",
+            "call_2",
+            "function_call_output",
+            "function_call_output"
+        ]
+    );
+    assert_eq!(input[1], reasoning("rs_1"));
+}
+
+#[test]
+fn a_turn_of_reasoning_alone_still_has_a_message() {
+    let message = Message {
+        reasoning_items: vec![responses_item(
+            Provider::OpenAi,
+            0,
+            0,
+            json!({"type": "reasoning", "id": "rs_1", "summary": []}),
+        )],
+        ..Message::assistant("")
+    };
+    let input = encode(&ChatRequest::new("gpt-5").user("Go.").message(message))["input"].clone();
+    assert_eq!(input[1]["id"], "rs_1");
+    assert_eq!(
+        input[2],
+        json!({"role": "assistant", "content": [{"type": "output_text", "text": "", "annotations": []}]})
+    );
+}
+
+// ---------------------------------------------------------------------------
 // Fuzzing: never panic, only typed errors
 // ---------------------------------------------------------------------------
 
@@ -542,6 +691,7 @@ fn openai_responses_encoding() {
                 name: None,
                 tool_calls: vec![],
                 tool_call_id: None,
+                reasoning_items: vec![],
             })
             .max_tokens(300)
     };

@@ -245,7 +245,8 @@ impl Acceptable {
 /// Feeds `chunks` to a stream decoder of `adapter` and folds the events it produced;
 /// its error, if any, must be accepted by `stream`. Unless `body` is `None`, the
 /// chunks joined are then decoded as one response body, whose error must be accepted
-/// by `body`. A panic in a decoder or in the fold fails the property.
+/// by `body`. A panic in a decoder, in the fold, or in encoding the folded response
+/// back as history fails the property.
 pub fn never_panics<C: AsRef<[u8]>>(
     adapter: &dyn Adapter,
     content_type: Option<&str>,
@@ -255,7 +256,7 @@ pub fn never_panics<C: AsRef<[u8]>>(
 ) -> TestCaseResult {
     let chunks: Vec<C> = chunks.into_iter().collect();
     let (events, err) = run(adapter, content_type, &chunks);
-    let _ = aggregate(&events);
+    sent_back(adapter, &aggregate(&events));
     stream.check("stream", err.as_ref())?;
     if let Some(body) = body {
         let joined: Vec<u8> = chunks.iter().flat_map(|c| c.as_ref()).copied().collect();
@@ -265,13 +266,35 @@ pub fn never_panics<C: AsRef<[u8]>>(
 }
 
 /// Decodes `bytes` as one response body; its error, if any, must be accepted by
-/// `acceptable`.
+/// `acceptable`. A decoded response must encode back as history without panicking.
 pub fn decode_never_panics(
     adapter: &dyn Adapter,
     bytes: &[u8],
     acceptable: Acceptable,
 ) -> TestCaseResult {
-    acceptable.check("body", adapter.decode(bytes).err().as_ref())
+    match adapter.decode(bytes) {
+        Ok(response) => {
+            sent_back(adapter, &response);
+            Ok(())
+        }
+        Err(e) => acceptable.check("body", Some(&e)),
+    }
+}
+
+/// Encodes `response` back as history (reasoning items included) with `adapter`; an
+/// error is fine, a panic fails the property.
+fn sent_back(adapter: &dyn Adapter, response: &ChatResponse) {
+    let mut request = ChatRequest::new("m")
+        .user("Hi")
+        .message(response.to_message());
+    for call in &response.tool_calls {
+        request = request.message(Message {
+            name: Some(call.name.clone()),
+            tool_call_id: call.id.clone(),
+            ..Message::text(llmvcr_core::Role::Tool, "ok")
+        });
+    }
+    let _ = adapter.encode(&request);
 }
 
 /// Sends `frames` as SSE `data:` events, cut into the pieces of [`random_chunks`] for
@@ -488,6 +511,8 @@ pub fn wire_value() -> impl Strategy<Value = Value> {
         "incomplete_details",
         "reason",
         "function_call",
+        "encrypted_content",
+        "signature",
     ];
     const STRINGS: &[&str] = &[
         "",
