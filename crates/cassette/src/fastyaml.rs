@@ -52,6 +52,33 @@ pub(crate) fn parse_deferring(text: &str) -> Option<(Node<'_>, Vec<Deferred>)> {
     Some((value, reader.deferred))
 }
 
+/// [`parse_deferring`] for the interactions of a cassette from `from` to the
+/// end of `text`, where `from` starts a line `- ` at the first column that is
+/// item `first` of the top-level `interactions` list, which runs to the end.
+/// `None` unless exactly such a list follows.
+pub(crate) fn parse_deferring_items(
+    text: &str,
+    from: usize,
+    first: usize,
+) -> Option<(Vec<Node<'_>>, Vec<Deferred>)> {
+    let mut reader = Reader::new(text, Nodes, true);
+    reader.pos = from;
+    reader.first_interaction = first;
+    let line = reader.peek().ok()??;
+    if line.indent != 0 || line.content != from || !reader.is_dash(line.content, line.end) {
+        return None;
+    }
+    reader.pos = line.next;
+    let items = reader.seq(line, Ctx::Interactions).ok()?;
+    if reader.peek().ok()?.is_some() {
+        return None;
+    }
+    match items {
+        Node::Seq(items) => Some((items, reader.deferred)),
+        _ => None,
+    }
+}
+
 /// A JSON payload left unread by [`parse_deferring`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Deferred {
@@ -216,6 +243,7 @@ pub(crate) fn deferred_canonical(
         pointers: vec![pointers.to_vec()],
         muted: 0,
         scratch: Vec::new(),
+        entries: Vec::new(),
     };
     let read = read_with(text, deferred, &mut sink);
     *out = sink.out;
@@ -223,7 +251,7 @@ pub(crate) fn deferred_canonical(
 }
 
 /// Writes canonical JSON; see [`deferred_canonical`].
-struct Canonical<'p> {
+struct Canonical<'a, 'p> {
     out: Vec<u8>,
     /// The pointers still to match below each open container, innermost last.
     pointers: Vec<Vec<&'p [String]>>,
@@ -231,16 +259,19 @@ struct Canonical<'p> {
     /// written while above zero.
     muted: usize,
     scratch: Vec<u8>,
+    /// The entries written in the objects being written, innermost last:
+    /// each key, and where the entry starts and ends in the output.
+    entries: Vec<(Cow<'a, str>, usize, usize)>,
 }
 
 /// An object being written canonically.
-struct CanonObject<'a> {
+struct CanonObject {
     /// Whether the whole object is inside an ignored field.
     muted: bool,
     /// Where its entries start in the output.
     start: usize,
-    /// Each entry written: its key, and where it starts and ends.
-    entries: Vec<(Cow<'a, str>, usize, usize)>,
+    /// Where its entries start in [`Canonical::entries`].
+    first_entry: usize,
     /// Whether the entry being read is ignored.
     ignored: bool,
 }
@@ -253,7 +284,7 @@ struct CanonArray {
     ignored: bool,
 }
 
-impl<'p> Canonical<'p> {
+impl Canonical<'_, '_> {
     /// The pointers below `segment`, or `None` when one ends there. Pushed
     /// when `Some`.
     fn descend(&mut self, segment: &str) -> bool {
@@ -273,9 +304,9 @@ impl<'p> Canonical<'p> {
     }
 }
 
-impl<'a, 'p> Sink<'a> for &mut Canonical<'p> {
+impl<'a> Sink<'a> for &mut Canonical<'a, '_> {
     type Node = ();
-    type Map = CanonObject<'a>;
+    type Map = CanonObject;
     type Seq = CanonArray;
 
     fn scalar(&mut self, scalar: Scalar<'a>) {
@@ -297,7 +328,7 @@ impl<'a, 'p> Sink<'a> for &mut Canonical<'p> {
         }
     }
 
-    fn open_map(&mut self) -> CanonObject<'a> {
+    fn open_map(&mut self) -> CanonObject {
         let muted = self.muted > 0;
         if !muted {
             self.out.push(b'{');
@@ -305,17 +336,20 @@ impl<'a, 'p> Sink<'a> for &mut Canonical<'p> {
         CanonObject {
             muted,
             start: self.out.len(),
-            entries: Vec::new(),
+            first_entry: self.entries.len(),
             ignored: false,
         }
     }
 
-    fn key(&mut self, map: &mut CanonObject<'a>, key: &Cow<'a, str>) -> Fast<()> {
+    fn key(&mut self, map: &mut CanonObject, key: &Cow<'a, str>) -> Fast<()> {
         if map.muted {
             return Ok(());
         }
         if self.descend(key) {
-            map.entries.push((key.clone(), self.out.len(), 0));
+            if self.entries.len() > map.first_entry {
+                self.out.push(b',');
+            }
+            self.entries.push((key.clone(), self.out.len(), 0));
             crate::matcher::write_canonical_string(key, &mut self.out);
             self.out.push(b':');
         } else {
@@ -325,7 +359,7 @@ impl<'a, 'p> Sink<'a> for &mut Canonical<'p> {
         Ok(())
     }
 
-    fn entry(&mut self, map: &mut CanonObject<'a>, _: Cow<'a, str>, (): (), _: bool) -> Fast<()> {
+    fn entry(&mut self, map: &mut CanonObject, _: Cow<'a, str>, (): (), _: bool) -> Fast<()> {
         if map.muted {
             return Ok(());
         }
@@ -334,34 +368,41 @@ impl<'a, 'p> Sink<'a> for &mut Canonical<'p> {
             self.muted -= 1;
         } else {
             self.pointers.pop();
-            if let Some(entry) = map.entries.last_mut() {
-                entry.2 = self.out.len();
+            let end = self.out.len();
+            if let Some(entry) = self.entries.last_mut() {
+                entry.2 = end;
             }
         }
         Ok(())
     }
 
-    fn close_map(&mut self, mut map: CanonObject<'a>) {
+    fn close_map(&mut self, map: CanonObject) {
         if map.muted {
             return;
         }
-        // Sorted by key; of repeated keys the last, as a JSON value keeps.
-        map.entries.sort_by(|a, b| a.0.cmp(&b.0));
-        self.scratch.clear();
-        self.scratch.extend_from_slice(&self.out[map.start..]);
-        self.out.truncate(map.start);
-        let mut first = true;
-        for (i, (key, start, end)) in map.entries.iter().enumerate() {
-            if map.entries.get(i + 1).is_some_and(|next| next.0 == *key) {
-                continue;
+        let entries = &mut self.entries[map.first_entry..];
+        // Written in key order already (the common case): nothing to move.
+        let sorted = entries.windows(2).all(|pair| pair[0].0 < pair[1].0);
+        if !sorted {
+            // Sorted by key; of repeated keys the last, as a JSON value keeps.
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            self.scratch.clear();
+            self.scratch.extend_from_slice(&self.out[map.start..]);
+            self.out.truncate(map.start);
+            let mut first = true;
+            for (i, (key, start, end)) in entries.iter().enumerate() {
+                if entries.get(i + 1).is_some_and(|next| next.0 == *key) {
+                    continue;
+                }
+                if !first {
+                    self.out.push(b',');
+                }
+                first = false;
+                self.out
+                    .extend_from_slice(&self.scratch[start - map.start..end - map.start]);
             }
-            if !first {
-                self.out.push(b',');
-            }
-            first = false;
-            self.out
-                .extend_from_slice(&self.scratch[start - map.start..end - map.start]);
         }
+        self.entries.truncate(map.first_entry);
         self.out.push(b'}');
     }
 
@@ -502,6 +543,8 @@ struct Reader<'a, S> {
     /// Whether payloads are deferred.
     defer: bool,
     deferred: Vec<Deferred>,
+    /// The index of the first interaction read (when reading from the middle).
+    first_interaction: usize,
 }
 
 /// How a literal block scalar treats its final line breaks.
@@ -530,6 +573,7 @@ impl<'a, S: Sink<'a>> Reader<'a, S> {
             peeked: None,
             defer,
             deferred: Vec::new(),
+            first_interaction: 0,
         }
     }
 
@@ -630,7 +674,7 @@ impl<'a, S: Sink<'a>> Reader<'a, S> {
                     let inline = self.skip_spaces(after, line.end) < line.end;
                     self.skip_block(indent, !inline);
                     self.deferred.push(Deferred {
-                        interaction,
+                        interaction: self.first_interaction + interaction,
                         slot,
                         resume: Resume {
                             pos,
@@ -827,7 +871,7 @@ impl<'a, S: Sink<'a>> Reader<'a, S> {
         // and `-`, then `: ` or the end of the line.
         if b[start].is_ascii_alphabetic() || b[start] == b'_' {
             let mut at = start + 1;
-            while at < end && (b[at].is_ascii_alphanumeric() || matches!(b[at], b'_' | b'-')) {
+            while at < end && WORD[usize::from(b[at])] {
                 at += 1;
             }
             if at < end && b[at] == b':' && (at + 1 == end || b[at + 1] == b' ') {
@@ -1064,6 +1108,18 @@ impl<'a, S: Sink<'a>> Reader<'a, S> {
         at
     }
 }
+
+/// The bytes of a word key after its first: letters, digits, `_` and `-`.
+const WORD: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+        byte += 1;
+    }
+    table
+};
 
 /// Byte classes for scanning scalars.
 const PLAIN: u8 = 0;
@@ -1477,7 +1533,8 @@ pub(crate) fn cassette(node: Node<'_>) -> Option<Cassette> {
     })
 }
 
-fn interaction(node: Node<'_>) -> Option<Interaction> {
+/// An interaction read by [`parse_deferring_items`]; see [`cassette`].
+pub(crate) fn interaction(node: Node<'_>) -> Option<Interaction> {
     let mut fields = Fields::of(node)?;
     let recorded_at = optional(fields.take("recorded_at"), string)?;
     let request = request(fields.take("request")?)?;

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use crate::error::{CassetteError, Result};
 use crate::fastyaml::{self, Deferred, Slot};
-use crate::format::{Body, Cassette, FORMAT_VERSION};
+use crate::format::{Body, Cassette, FORMAT_VERSION, Interaction};
 use crate::matcher::{MatchRules, RequestKey};
 
 /// A cassette ready for replay.
@@ -197,17 +197,58 @@ pub(crate) fn load(path: &std::path::Path, rules: &MatchRules) -> Result<Loaded>
     })
 }
 
+/// Cassettes at least this long are read by two threads.
+const PARALLEL_FROM: usize = 256 * 1024;
+
+/// What one part of a cassette reads to.
+struct Part {
+    interactions: Vec<Interaction>,
+    deferred: Vec<Deferred>,
+    /// The match key of each request, where its text gives it.
+    keys: Vec<Option<RequestKey>>,
+}
+
 /// [`load`] through the fast reader; `None` when the text is outside what it
 /// reads, or the cassette has an error (the general parser then reports it).
+///
+/// A long cassette is split at an interaction near its middle and the two
+/// halves are read, and their keys computed, on two threads; if the split
+/// does not fall where the cassette's layout allows, it is read whole.
 fn deferring(text: &str, source: &str, rules: &MatchRules) -> Result<Option<Loaded>> {
-    let Some((skeleton, deferred)) = fastyaml::parse_deferring(text) else {
+    let parts = if text.len() >= PARALLEL_FROM && rules.custom.is_none() {
+        split(text).and_then(|at| {
+            std::thread::scope(|scope| {
+                let tail = scope.spawn(|| read_items(text, at, rules));
+                let head = read_part(&text[..at], rules);
+                let tail = tail.join().ok().flatten();
+                let (mut head, (first, tail)) = (head?, tail?);
+                // The tail counted the interactions before it by their lines;
+                // the head read them.
+                if first != head.interactions.len() || tail.interactions.is_empty() {
+                    return None;
+                }
+                head.interactions.extend(tail.interactions);
+                head.deferred.extend(tail.deferred);
+                head.keys.extend(tail.keys);
+                Some(head)
+            })
+        })
+    } else {
+        None
+    };
+    let Some(part) = parts.or_else(|| read_part(text, rules)) else {
         return Ok(None);
     };
-    let Some(mut cassette) = fastyaml::cassette(skeleton) else {
-        return Ok(None);
+    let Part {
+        interactions,
+        deferred,
+        keys,
+    } = part;
+    let mut cassette = Cassette {
+        llmvcr: FORMAT_VERSION,
+        interactions,
     };
-    if cassette.llmvcr != FORMAT_VERSION || crate::store::validate(&cassette, text, source).is_err()
-    {
+    if crate::store::validate(&cassette, text, source).is_err() {
         return Ok(None);
     }
     let count = cassette.interactions.len();
@@ -236,33 +277,9 @@ fn deferring(text: &str, source: &str, rules: &MatchRules) -> Result<Option<Load
             unread,
         }));
     }
-
-    let mut keys = Vec::with_capacity(count);
-    let mut canonical = Vec::new();
-    // Recordings mostly share a few URLs: parse each once in a row.
-    let mut last_url: Option<(String, Option<url::Url>)> = None;
-    for index in 0..count {
-        let body = unread.deferred[unread.starts[index]..unread.starts[index + 1]]
-            .iter()
-            .find(|d| d.slot == Slot::RequestBody)
-            .copied();
-        let from_text = body.and_then(|body| {
-            let request = &cassette.interactions[index].request;
-            let parsed = match &last_url {
-                Some((text, parsed)) if *text == request.url => parsed,
-                _ => {
-                    let parsed = url::Url::parse(&request.url).ok();
-                    &last_url.insert((request.url.clone(), parsed)).1
-                }
-            };
-            rules.key_with_json_body(&request.method, parsed.as_ref()?, |pointers, out| {
-                canonical.clear();
-                fastyaml::deferred_canonical(text, &body, pointers, &mut canonical)?;
-                out.extend_from_slice(&canonical);
-                Some(())
-            })
-        });
-        let pair = match from_text {
+    let mut pairs = Vec::with_capacity(count);
+    for (index, key) in keys.into_iter().enumerate() {
+        pairs.push(match key {
             // The exact bytes of the request are not known without reading
             // the body; replay learns them from the requests it sees.
             Some(key) => (key, None),
@@ -279,14 +296,96 @@ fn deferring(text: &str, source: &str, rules: &MatchRules) -> Result<Option<Load
                     )),
                 )
             }
-        };
-        keys.push(pair);
+        });
     }
     Ok(Some(Loaded {
         cassette,
-        keys: Some(keys),
+        keys: Some(pairs),
         unread,
     }))
+}
+
+/// Where to split a long cassette: the start of an interaction (a line `- `
+/// at the first column) near the middle.
+fn split(text: &str) -> Option<usize> {
+    let middle = text.len() / 2;
+    let after = memchr::memmem::find(&text.as_bytes()[middle..], b"\n- ")?;
+    Some(middle + after + 1)
+}
+
+/// Reads a whole cassette (or its head, up to a split).
+fn read_part(text: &str, rules: &MatchRules) -> Option<Part> {
+    let (skeleton, deferred) = fastyaml::parse_deferring(text)?;
+    let cassette = fastyaml::cassette(skeleton)?;
+    if cassette.llmvcr != FORMAT_VERSION {
+        return None;
+    }
+    Some(with_keys(text, cassette.interactions, deferred, 0, rules))
+}
+
+/// Reads the interactions from `at` to the end of `text`, numbering them
+/// after the lines `- ` at the first column before `at`; returns that number
+/// too, for the caller to check against the head.
+fn read_items(text: &str, at: usize, rules: &MatchRules) -> Option<(usize, Part)> {
+    let head = &text.as_bytes()[..at];
+    let first =
+        memchr::memmem::find_iter(head, b"\n- ").count() + usize::from(head.starts_with(b"- "));
+    let (items, deferred) = fastyaml::parse_deferring_items(text, at, first)?;
+    let interactions = items
+        .into_iter()
+        .map(fastyaml::interaction)
+        .collect::<Option<Vec<_>>>()?;
+    Some((first, with_keys(text, interactions, deferred, first, rules)))
+}
+
+/// Computes the match keys of `interactions` (the first of which is
+/// interaction `first`) from the text of their request bodies.
+fn with_keys(
+    text: &str,
+    interactions: Vec<Interaction>,
+    deferred: Vec<Deferred>,
+    first: usize,
+    rules: &MatchRules,
+) -> Part {
+    let mut keys = vec![None; interactions.len()];
+    if rules.custom.is_none() {
+        let mut canonical = Vec::new();
+        // Recordings mostly share a few URLs: parse each once.
+        let mut urls: Vec<(&str, Option<url::Url>)> = Vec::new();
+        for body in deferred.iter().filter(|d| d.slot == Slot::RequestBody) {
+            let Some(index) = body.interaction.checked_sub(first) else {
+                continue;
+            };
+            let Some(request) = interactions.get(index).map(|i| &i.request) else {
+                continue;
+            };
+            let known = urls.iter().position(|(url, _)| *url == request.url);
+            let at = match known {
+                Some(at) => at,
+                None => {
+                    if urls.len() == 32 {
+                        urls.clear();
+                    }
+                    urls.push((&request.url, url::Url::parse(&request.url).ok()));
+                    urls.len() - 1
+                }
+            };
+            let Some(parsed) = &urls[at].1 else {
+                continue;
+            };
+            keys[index] = rules.key_with_json_body(&request.method, parsed, |pointers, out| {
+                canonical.clear();
+                fastyaml::deferred_canonical(text, body, pointers, &mut canonical)?;
+                out.extend_from_slice(&canonical);
+                Some(())
+            });
+        }
+    }
+    Part {
+        interactions,
+        deferred,
+        keys,
+    }
 }
 
 #[cfg(test)]
@@ -386,6 +485,61 @@ mod tests {
             loaded.keys.unwrap()[0].0,
             rules.key(&general.interactions[0].request)
         );
+    }
+
+    fn repository_cassettes() -> Vec<std::path::PathBuf> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut dirs = vec![root.join("cassettes"), root.join("scenarios/cassettes")];
+        let mut files = Vec::new();
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "yaml")
+                    && std::fs::read_to_string(&path)
+                        .unwrap()
+                        .lines()
+                        .any(|l| l.starts_with("llmvcr:"))
+                {
+                    files.push(path);
+                }
+            }
+        }
+        files.sort();
+        files
+    }
+
+    /// A cassette long enough to be read by two threads, from every
+    /// interaction in the repository, loads to what the eager reader reads.
+    #[test]
+    fn long_cassettes_load_in_two_parts_to_the_same_cassette() {
+        let mut all = Cassette::default();
+        for path in repository_cassettes() {
+            all.interactions
+                .extend(crate::store::load(&path).unwrap().interactions);
+        }
+        let text = crate::store::to_yaml(&all).unwrap();
+        assert!(text.len() > 2 * PARALLEL_FROM, "{}", text.len());
+        let at = split(&text).unwrap();
+        assert!(read_items(&text, at, &MatchRules::new()).is_some());
+
+        let dir = std::env::temp_dir().join(format!("llmvcr-lazy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("long.yaml");
+        std::fs::write(&path, &text).unwrap();
+        let rules = MatchRules::new().with_ignored_pointer("/model");
+        let mut loaded = load(&path, &rules).unwrap();
+        let keys: Vec<RequestKey> = loaded.keys.take().unwrap().iter().map(|k| k.0).collect();
+        let expected: Vec<RequestKey> = all
+            .interactions
+            .iter()
+            .map(|i| rules.key(&i.request))
+            .collect();
+        assert_eq!(keys, expected);
+        loaded.unread.fill_all(&mut loaded.cassette).unwrap();
+        assert_eq!(loaded.cassette, all);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// Every cassette in the repository loads lazily to the cassette the

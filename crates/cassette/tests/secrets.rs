@@ -490,14 +490,21 @@ fn planted_secret() -> impl Strategy<Value = (String, String)> {
             tail
         )
             .prop_map(|(prefix, tail)| {
-                let kind = match prefix {
-                    "sk-ant-api03-" => "key prefix `sk-ant-`",
-                    "sk-or-v1-" => "key prefix `sk-or-`",
-                    "gsk_" => "key prefix `gsk_`",
-                    "AIza" => "key prefix `AIza`",
-                    _ => "key prefix `sk-`",
+                let secret = format!("{prefix}{tail}x9");
+                // The most specific prefix names the kind: `sk-` followed by
+                // a tail that starts `or-` is an OpenRouter key.
+                let kind = if secret.starts_with("sk-ant-") {
+                    "key prefix `sk-ant-`"
+                } else if secret.starts_with("sk-or-") {
+                    "key prefix `sk-or-`"
+                } else if secret.starts_with("gsk_") {
+                    "key prefix `gsk_`"
+                } else if secret.starts_with("AIza") {
+                    "key prefix `AIza`"
+                } else {
+                    "key prefix `sk-`"
                 };
-                (format!("{prefix}{tail}x9"), kind.to_owned())
+                (secret, kind.to_owned())
             }),
         "[A-Za-z0-9._~+/-]{15,60}"
             .prop_map(|token| (format!("Bearer {token}7"), "bearer token".to_owned())),
