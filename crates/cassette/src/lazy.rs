@@ -475,6 +475,52 @@ mod tests {
         }
     }
 
+    fn write_temp(name: &str, text: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("llmvcr-lazy-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    const HEAD: &str = "llmvcr: 1\ninteractions:\n- request:\n    method: POST\n    url: https://h/v1\n    body:\n      json:\n        a: 1\n  response:\n    status: 200\n    body:\n      json:\n";
+
+    /// A payload outside the fast reader's subset but valid YAML is read by
+    /// the general parser when first needed, to the same cassette.
+    #[test]
+    fn a_payload_outside_the_subset_is_read_by_the_general_parser() {
+        let text = format!("{HEAD}        answer: {{b: [1, 2]}}\n");
+        let path = write_temp("flow.yaml", &text);
+        let mut loaded = load(&path, &MatchRules::new()).unwrap();
+        assert!(loaded.keys.is_some(), "the structure took the fast path");
+        loaded.unread.fill(&mut loaded.cassette, 0).unwrap();
+        assert_eq!(loaded.cassette, crate::store::load(&path).unwrap());
+        assert_eq!(
+            loaded.cassette.interactions[0].response.body,
+            Some(Body::Json(json!({"answer": {"b": [1, 2]}})))
+        );
+    }
+
+    /// A syntax error inside a skipped payload is reported when the payload
+    /// is first needed, naming the file and the line.
+    #[test]
+    fn a_syntax_error_in_a_payload_is_reported_with_its_line() {
+        let text = format!("{HEAD}        answer: [unclosed\n        more: 1\n");
+        let path = write_temp("broken.yaml", &text);
+        let mut loaded = load(&path, &MatchRules::new()).unwrap();
+        match loaded.unread.fill(&mut loaded.cassette, 0) {
+            Err(CassetteError::Syntax { file, line, .. }) => {
+                assert!(file.ends_with("broken.yaml"), "{file}");
+                assert!(line.is_some_and(|l| l >= 13), "{line:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            crate::store::load(&path),
+            Err(CassetteError::Syntax { .. })
+        ));
+    }
+
     #[test]
     fn repeated_keys_take_the_last_value_as_the_value_does() {
         let rules = MatchRules::new();
