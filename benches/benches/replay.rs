@@ -15,7 +15,12 @@
 //! - `replay_canonical/<n>`: the same request pretty-printed, so llmvcr matches it
 //!   by its canonical form (reqwest-vcr cannot match it).
 //! - `cassette_load/<n>`: reading the cassette file and getting a middleware ready
-//!   to replay (llmvcr: YAML parse and index; reqwest-vcr: JSON parse).
+//!   to replay, and dropping it (llmvcr: the cassette's structure and every
+//!   request's match key, payloads left for first use, files over 256 KiB on two
+//!   threads; reqwest-vcr: JSON parse).
+//! - `load_and_replay_all/<n>`: loading, then replaying every interaction once,
+//!   in recorded order: what a test that uses its whole cassette pays, payloads
+//!   read late included.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -382,6 +387,39 @@ fn replay(c: &mut Criterion) {
         }
         g.bench_function("llmvcr", |b| b.iter(|| llmvcr_middleware(&yaml_path)));
         g.bench_function("reqwest-vcr", |b| b.iter(|| vcr_middleware(&json_path)));
+        g.finish();
+
+        let all: Vec<(String, Bytes)> = exchanges
+            .iter()
+            .map(|e| {
+                (
+                    format!("{base}{}", e.path_and_query),
+                    Bytes::from(request_bytes(e)),
+                )
+            })
+            .collect();
+        let mut g = c.benchmark_group(format!("load_and_replay_all/{n}"));
+        g.measurement_time(Duration::from_secs(3))
+            .warm_up_time(Duration::from_secs(1));
+        if n >= 1_000 {
+            g.sample_size(10);
+        }
+        g.bench_function("llmvcr", |b| {
+            b.iter(|| {
+                let client = client(llmvcr_middleware(&yaml_path));
+                for (url, body) in &all {
+                    rt.block_on(ask(&client, url, body));
+                }
+            })
+        });
+        g.bench_function("reqwest-vcr", |b| {
+            b.iter(|| {
+                let client = client(vcr_middleware(&json_path));
+                for (url, body) in &all {
+                    rt.block_on(ask(&client, url, body));
+                }
+            })
+        });
         g.finish();
         drop(server);
     }

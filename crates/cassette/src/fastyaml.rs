@@ -231,37 +231,65 @@ impl<'a> Sink<'a> for Values {
 /// Writes the canonical JSON of a deferred request body: keys sorted, the
 /// fields `pointers` select left out, numbers and strings as the matcher
 /// writes them, for a repeated key the last value, as in the JSON value the
-/// body reads to. `None` where [`read_deferred`] gives `None`.
-pub(crate) fn deferred_canonical(
-    text: &str,
+/// body reads to. `None` where [`read_deferred`] gives `None`, and for a key
+/// that needed unescaping (the value then decides). `buffers` are reused
+/// from one body to the next.
+pub(crate) fn deferred_canonical<'a>(
+    text: &'a str,
     deferred: &Deferred,
-    pointers: &[&[String]],
+    pointers: &[Vec<String>],
     out: &mut Vec<u8>,
+    buffers: &mut CanonicalBuffers<'a>,
 ) -> Option<()> {
     let mut sink = Canonical {
         out: std::mem::take(out),
-        pointers: vec![pointers.to_vec()],
+        pointers,
+        stack: std::mem::take(&mut buffers.stack),
+        levels: std::mem::take(&mut buffers.levels),
         muted: 0,
-        scratch: Vec::new(),
-        entries: Vec::new(),
+        scratch: std::mem::take(&mut buffers.scratch),
+        entries: std::mem::take(&mut buffers.entries),
     };
+    sink.stack.clear();
+    sink.levels.clear();
+    sink.entries.clear();
+    sink.stack.extend((0..pointers.len()).map(|p| (p, 0)));
+    sink.levels.push(0);
     let read = read_with(text, deferred, &mut sink);
     *out = sink.out;
+    buffers.stack = sink.stack;
+    buffers.levels = sink.levels;
+    buffers.scratch = sink.scratch;
+    buffers.entries = sink.entries;
     read
+}
+
+/// The buffers of [`deferred_canonical`], kept between bodies.
+#[derive(Default)]
+pub(crate) struct CanonicalBuffers<'a> {
+    stack: Vec<(usize, usize)>,
+    levels: Vec<usize>,
+    scratch: Vec<u8>,
+    entries: Vec<(&'a str, usize, usize)>,
 }
 
 /// Writes canonical JSON; see [`deferred_canonical`].
 struct Canonical<'a, 'p> {
     out: Vec<u8>,
-    /// The pointers still to match below each open container, innermost last.
-    pointers: Vec<Vec<&'p [String]>>,
+    /// The ignored pointers, as segments.
+    pointers: &'p [Vec<String>],
+    /// The pointers still to match below each open container, as (pointer,
+    /// segments matched so far); [`Canonical::levels`] says where each
+    /// container's start.
+    stack: Vec<(usize, usize)>,
+    levels: Vec<usize>,
     /// How many ignored entries or items the reader is inside: nothing is
     /// written while above zero.
     muted: usize,
     scratch: Vec<u8>,
     /// The entries written in the objects being written, innermost last:
     /// each key, and where the entry starts and ends in the output.
-    entries: Vec<(Cow<'a, str>, usize, usize)>,
+    entries: Vec<(&'a str, usize, usize)>,
 }
 
 /// An object being written canonically.
@@ -285,22 +313,41 @@ struct CanonArray {
 }
 
 impl Canonical<'_, '_> {
-    /// The pointers below `segment`, or `None` when one ends there. Pushed
-    /// when `Some`.
+    /// Opens the level below `segment`, unless a pointer ends there (the
+    /// field is ignored): then `false`.
     fn descend(&mut self, segment: &str) -> bool {
-        let below = match self.pointers.last() {
-            Some(current) if !current.is_empty() => {
-                crate::matcher::descend_pointers(current, segment)
+        let start = self.levels.last().copied().unwrap_or(0);
+        let below = self.stack.len();
+        for at in start..below {
+            let (pointer, matched) = self.stack[at];
+            let Some(segments) = self.pointers.get(pointer) else {
+                continue;
+            };
+            if segments
+                .get(matched)
+                .is_some_and(|s| crate::matcher::segment_selects(s, segment))
+            {
+                if matched + 1 == segments.len() {
+                    self.stack.truncate(below);
+                    return false;
+                }
+                self.stack.push((pointer, matched + 1));
             }
-            _ => Some(Vec::new()),
-        };
-        match below {
-            Some(below) => {
-                self.pointers.push(below);
-                true
-            }
-            None => false,
         }
+        self.levels.push(below);
+        true
+    }
+
+    /// Closes the level [`Canonical::descend`] opened.
+    fn ascend(&mut self) {
+        if let Some(start) = self.levels.pop() {
+            self.stack.truncate(start);
+        }
+    }
+
+    /// Whether no pointer is left to match here.
+    fn no_pointers(&self) -> bool {
+        self.levels.last().copied().unwrap_or(0) == self.stack.len()
     }
 }
 
@@ -345,11 +392,14 @@ impl<'a> Sink<'a> for &mut Canonical<'a, '_> {
         if map.muted {
             return Ok(());
         }
+        let Cow::Borrowed(key) = *key else {
+            return Err(Unsupported);
+        };
         if self.descend(key) {
             if self.entries.len() > map.first_entry {
                 self.out.push(b',');
             }
-            self.entries.push((key.clone(), self.out.len(), 0));
+            self.entries.push((key, self.out.len(), 0));
             crate::matcher::write_canonical_string(key, &mut self.out);
             self.out.push(b':');
         } else {
@@ -367,7 +417,7 @@ impl<'a> Sink<'a> for &mut Canonical<'a, '_> {
             map.ignored = false;
             self.muted -= 1;
         } else {
-            self.pointers.pop();
+            self.ascend();
             let end = self.out.len();
             if let Some(entry) = self.entries.last_mut() {
                 entry.2 = end;
@@ -423,12 +473,11 @@ impl<'a> Sink<'a> for &mut Canonical<'a, '_> {
         if seq.muted {
             return;
         }
-        let kept = match self.pointers.last() {
-            Some(current) if !current.is_empty() => self.descend(&seq.index.to_string()),
-            _ => {
-                self.pointers.push(Vec::new());
-                true
-            }
+        let kept = if self.no_pointers() {
+            self.levels.push(self.stack.len());
+            true
+        } else {
+            self.descend(&seq.index.to_string())
         };
         if kept {
             if seq.written {
@@ -449,7 +498,7 @@ impl<'a> Sink<'a> for &mut Canonical<'a, '_> {
             seq.ignored = false;
             self.muted -= 1;
         } else {
-            self.pointers.pop();
+            self.ascend();
         }
         seq.index += 1;
     }
@@ -1417,13 +1466,11 @@ impl<'a> Sink<'a> for Nodes {
         map: &mut Self::Map,
         key: Cow<'a, str>,
         value: Node<'a>,
-        strict: bool,
+        _: bool,
     ) -> Fast<()> {
-        match map.iter_mut().find(|(k, _)| *k == key) {
-            Some(_) if strict => return Err(Unsupported),
-            Some((_, old)) => *old = value,
-            None => map.push((key, value)),
-        }
+        // Repeated keys are kept: reading the cassette's types refuses them
+        // (a field left over, a header named twice).
+        map.push((key, value));
         Ok(())
     }
 
@@ -1447,7 +1494,8 @@ impl<'a> Sink<'a> for Nodes {
 }
 
 impl Node<'_> {
-    /// The JSON value of the node.
+    /// The JSON value of the node (of repeated keys, the last value at the
+    /// first place).
     fn into_value(self) -> Value {
         match self {
             Node::Null => Value::Null,

@@ -49,7 +49,7 @@ impl Loaded {
 #[derive(Debug, Default)]
 pub(crate) struct Unread {
     /// The cassette's text; `None` once everything is read.
-    text: Option<Arc<str>>,
+    text: Option<SharedText>,
     /// The file, for errors.
     source: String,
     /// The deferred payloads in document order, so grouped by interaction.
@@ -72,6 +72,7 @@ impl Unread {
         let Some(text) = self.text.clone() else {
             return Ok(());
         };
+        let text = text.as_str();
         if self.read.get(index).copied().unwrap_or(true) {
             return Ok(());
         }
@@ -105,7 +106,7 @@ impl Unread {
         let Some(text) = self.text.take() else {
             return Ok(());
         };
-        let full = crate::store::parse(&text, &self.source)?;
+        let full = crate::store::parse(text.as_str(), &self.source)?;
         if full.interactions.len() != cassette.interactions.len() {
             return Err(CassetteError::Schema {
                 file: self.source.clone(),
@@ -130,6 +131,20 @@ impl Unread {
         }
         *self = Unread::default();
         Ok(())
+    }
+}
+
+/// A cassette's text, shared without copying it: the file's contents and
+/// where the text starts in them (after a byte order mark).
+#[derive(Debug, Clone)]
+pub(crate) struct SharedText {
+    contents: Arc<String>,
+    start: usize,
+}
+
+impl SharedText {
+    fn as_str(&self) -> &str {
+        self.contents.get(self.start..).unwrap_or_default()
     }
 }
 
@@ -185,9 +200,18 @@ pub(crate) fn read_fast(text: &str) -> Option<Cassette> {
 ///
 /// Every error of [`crate::load`].
 pub(crate) fn load(path: &std::path::Path, rules: &MatchRules) -> Result<Loaded> {
-    let (text, source) = crate::store::read_text(path)?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    if let Some(loaded) = deferring(text, &source, rules)? {
+    let (contents, source) = crate::store::read_text(path)?;
+    let start = if contents.starts_with('\u{feff}') {
+        '\u{feff}'.len_utf8()
+    } else {
+        0
+    };
+    let shared = SharedText {
+        contents: Arc::new(contents),
+        start,
+    };
+    let text = shared.as_str();
+    if let Some(loaded) = deferring(text, &source, rules, || shared.clone())? {
         return Ok(loaded);
     }
     Ok(Loaded {
@@ -214,7 +238,12 @@ struct Part {
 /// A long cassette is split at an interaction near its middle and the two
 /// halves are read, and their keys computed, on two threads; if the split
 /// does not fall where the cassette's layout allows, it is read whole.
-fn deferring(text: &str, source: &str, rules: &MatchRules) -> Result<Option<Loaded>> {
+fn deferring(
+    text: &str,
+    source: &str,
+    rules: &MatchRules,
+    keep: impl FnOnce() -> SharedText,
+) -> Result<Option<Loaded>> {
     let parts = if text.len() >= PARALLEL_FROM && rules.custom.is_none() {
         split(text).and_then(|at| {
             std::thread::scope(|scope| {
@@ -262,7 +291,7 @@ fn deferring(text: &str, source: &str, rules: &MatchRules) -> Result<Option<Load
     }
     starts.push(deferred.len());
     let mut unread = Unread {
-        text: Some(Arc::from(text)),
+        text: Some(keep()),
         source: source.to_owned(),
         deferred,
         starts,
@@ -350,8 +379,11 @@ fn with_keys(
     let mut keys = vec![None; interactions.len()];
     if rules.custom.is_none() {
         let mut canonical = Vec::new();
-        // Recordings mostly share a few URLs: parse each once.
-        let mut urls: Vec<(&str, Option<url::Url>)> = Vec::new();
+        let mut buffers = fastyaml::CanonicalBuffers::default();
+        // Recordings mostly share a few endpoints: the start of the canonical
+        // text and the ignored pointers are worked out once for each.
+        type Prefix = Option<(Vec<u8>, Option<Vec<Vec<String>>>)>;
+        let mut prefixes: Vec<(&str, &str, Prefix)> = Vec::new();
         for body in deferred.iter().filter(|d| d.slot == Slot::RequestBody) {
             let Some(index) = body.interaction.checked_sub(first) else {
                 continue;
@@ -359,26 +391,34 @@ fn with_keys(
             let Some(request) = interactions.get(index).map(|i| &i.request) else {
                 continue;
             };
-            let known = urls.iter().position(|(url, _)| *url == request.url);
+            let known = prefixes
+                .iter()
+                .position(|(method, url, _)| *method == request.method && *url == request.url);
             let at = match known {
                 Some(at) => at,
                 None => {
-                    if urls.len() == 32 {
-                        urls.clear();
+                    if prefixes.len() == 32 {
+                        prefixes.clear();
                     }
-                    urls.push((&request.url, url::Url::parse(&request.url).ok()));
-                    urls.len() - 1
+                    let prefix = url::Url::parse(&request.url)
+                        .ok()
+                        .map(|url| rules.json_body_prefix(&request.method, &url));
+                    prefixes.push((&request.method, &request.url, prefix));
+                    prefixes.len() - 1
                 }
             };
-            let Some(parsed) = &urls[at].1 else {
+            let Some((prefix, pointers)) = &prefixes[at].2 else {
                 continue;
             };
-            keys[index] = rules.key_with_json_body(&request.method, parsed, |pointers, out| {
-                canonical.clear();
-                fastyaml::deferred_canonical(text, body, pointers, &mut canonical)?;
-                out.extend_from_slice(&canonical);
-                Some(())
-            });
+            canonical.clear();
+            canonical.extend_from_slice(prefix);
+            if let Some(pointers) = pointers
+                && fastyaml::deferred_canonical(text, body, pointers, &mut canonical, &mut buffers)
+                    .is_none()
+            {
+                continue;
+            }
+            keys[index] = Some(MatchRules::key_of_canonical(&canonical));
         }
     }
     Part {
@@ -394,6 +434,13 @@ mod tests {
     use crate::format::{Interaction, Request, Response};
     use proptest::prelude::*;
     use serde_json::{Value, json};
+
+    fn shared(text: &str) -> SharedText {
+        SharedText {
+            contents: Arc::new(text.to_owned()),
+            start: 0,
+        }
+    }
 
     fn one(body: Value, url: &str) -> Cassette {
         Cassette {
@@ -419,7 +466,9 @@ mod tests {
     /// The key computed from the text, and the key of the value.
     fn keys(cassette: &Cassette, rules: &MatchRules) -> (RequestKey, RequestKey) {
         let text = crate::store::to_yaml(cassette).unwrap();
-        let loaded = deferring(&text, "t.yaml", rules).unwrap().unwrap();
+        let loaded = deferring(&text, "t.yaml", rules, || shared(&text))
+            .unwrap()
+            .unwrap();
         let from_text = loaded.keys.unwrap()[0].0;
         (from_text, rules.key(&cassette.interactions[0].request))
     }
@@ -521,11 +570,32 @@ mod tests {
         ));
     }
 
+    /// A field or header named twice is an error however the file is read.
+    #[test]
+    fn repeated_fields_are_errors() {
+        for (name, text) in [
+            (
+                "field.yaml",
+                "llmvcr: 1\ninteractions:\n- request:\n    method: POST\n    url: https://h/v1\n  response:\n    status: 200\n    status: 201\n",
+            ),
+            (
+                "header.yaml",
+                "llmvcr: 1\ninteractions:\n- request:\n    method: POST\n    url: https://h/v1\n    headers:\n      a: x\n      A: y\n  response:\n    status: 200\n",
+            ),
+        ] {
+            let path = write_temp(name, text);
+            assert!(crate::store::load(&path).is_err(), "{name}");
+            assert!(load(&path, &MatchRules::new()).is_err(), "{name}");
+        }
+    }
+
     #[test]
     fn repeated_keys_take_the_last_value_as_the_value_does() {
         let rules = MatchRules::new();
         let text = "llmvcr: 1\ninteractions:\n- request:\n    method: POST\n    url: https://h/v1\n    body:\n      json:\n        b: 1\n        a: 2\n        b: 3\n  response:\n    status: 200\n";
-        let loaded = deferring(text, "t.yaml", &rules).unwrap().unwrap();
+        let loaded = deferring(text, "t.yaml", &rules, || shared(text))
+            .unwrap()
+            .unwrap();
         let general = crate::store::parse(text, "t.yaml").unwrap();
         assert_eq!(
             loaded.keys.unwrap()[0].0,

@@ -1199,12 +1199,10 @@ fn take(
     }
 }
 
-/// [`descend`] for the canonical writer of the fast YAML reader.
-pub(crate) fn descend_pointers<'a>(
-    pointers: &[&'a [String]],
-    segment: &str,
-) -> Option<Vec<&'a [String]>> {
-    descend(pointers, segment)
+/// Whether a pointer's `segment` selects `key` (an object key or an array
+/// index), for the canonical writer of the fast YAML reader.
+pub(crate) fn segment_selects(segment: &str, key: &str) -> bool {
+    segment_matches(segment, key)
 }
 
 /// A number as the canonical text writes it.
@@ -1218,29 +1216,31 @@ pub(crate) fn write_canonical_string(s: &str, out: &mut Vec<u8>) {
 }
 
 impl MatchRules {
-    /// The match key of a request with a JSON body whose canonical text
-    /// `write` appends, given the pointers to leave out. Equal to
-    /// [`MatchRules::key`] of the same request in cassette form when `write`
-    /// writes what [`MatchRules::canonical_text`] does. `None` when `write`
-    /// gives up.
-    pub(crate) fn key_with_json_body(
+    /// What the canonical text of a request with a JSON body starts with
+    /// (method, normalised URL, the body's tag), and the pointers its body
+    /// leaves out. With [`MatchRules::key_of_canonical`], the key of such a
+    /// request whose canonical body is appended to the prefix: equal to
+    /// [`MatchRules::key`] of the request in cassette form.
+    pub(crate) fn json_body_prefix(
         &self,
         method: &str,
         url: &url::Url,
-        write: impl FnOnce(&[&[String]], &mut Vec<u8>) -> Option<()>,
-    ) -> Option<RequestKey> {
-        let mut out = Vec::with_capacity(1024);
+    ) -> (Vec<u8>, Option<Vec<Vec<String>>>) {
+        let mut out = Vec::with_capacity(256);
         push_method(method, &mut out);
         let url = NormalUrl::from_url(url, &self.drop_query_params);
         out.extend_from_slice(url.text.as_bytes());
         out.push(b'\n');
-        if self.match_body {
-            out.extend_from_slice(b"json ");
-            let pointers = self.pointers_for(&url);
-            let active: Vec<&[String]> = pointers.iter().map(Vec::as_slice).collect();
-            write(&active, &mut out)?;
+        if !self.match_body {
+            return (out, None);
         }
-        Some(RequestKey::digest(&out))
+        out.extend_from_slice(b"json ");
+        (out, Some(self.pointers_for(&url)))
+    }
+
+    /// The key of a request from its whole canonical text.
+    pub(crate) fn key_of_canonical(canonical: &[u8]) -> RequestKey {
+        RequestKey::digest(canonical)
     }
 }
 
