@@ -435,7 +435,7 @@ impl<'a> Sink<'a> for &mut Canonical<'a, '_> {
         let sorted = entries.windows(2).all(|pair| pair[0].0 < pair[1].0);
         if !sorted {
             // Sorted by key; of repeated keys the last, as a JSON value keeps.
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            entries.sort_by(|a, b| a.0.cmp(b.0));
             self.scratch.clear();
             self.scratch.extend_from_slice(&self.out[map.start..]);
             self.out.truncate(map.start);

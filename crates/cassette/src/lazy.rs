@@ -78,7 +78,7 @@ impl Unread {
         }
         for at in self.starts[index]..self.starts[index + 1] {
             let deferred = self.deferred[at];
-            let placed = fastyaml::read_deferred(&text, &deferred)
+            let placed = fastyaml::read_deferred(text, &deferred)
                 .is_some_and(|value| place(cassette, &deferred, value));
             if !placed {
                 return self.fall_back(cassette);
