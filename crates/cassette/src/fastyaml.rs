@@ -118,6 +118,144 @@ pub(crate) fn read_deferred(text: &str, deferred: &Deferred) -> Option<Value> {
     read_with(text, deferred, Values)
 }
 
+/// Writes a payload that [`parse_deferring`] left unread as JSON text,
+/// exactly as `serde_json::to_vec` writes the value [`read_deferred`] reads,
+/// without building that value. `None` where [`read_deferred`] gives `None`,
+/// and when an object repeats a key or a key needed unescaping.
+pub(crate) fn deferred_json(text: &str, deferred: &Deferred, out: &mut Vec<u8>) -> Option<()> {
+    let mut sink = JsonText {
+        out: std::mem::take(out),
+        keys: Vec::new(),
+    };
+    let read = read_with(text, deferred, &mut sink);
+    *out = sink.out;
+    read
+}
+
+/// Writes compact JSON text, as `serde_json::to_vec` writes the same value.
+struct JsonText<'a> {
+    out: Vec<u8>,
+    /// The keys of the objects being written, innermost last.
+    keys: Vec<&'a str>,
+}
+
+/// An object being written: where its keys start in [`JsonText::keys`].
+struct JsonObject {
+    first_key: usize,
+}
+
+impl<'a> Sink<'a> for &mut JsonText<'a> {
+    type Node = ();
+    type Map = JsonObject;
+    type Seq = bool;
+
+    fn scalar(&mut self, scalar: Scalar<'a>) {
+        match scalar {
+            Scalar::Null => self.out.extend_from_slice(b"null"),
+            Scalar::Bool(true) => self.out.extend_from_slice(b"true"),
+            Scalar::Bool(false) => self.out.extend_from_slice(b"false"),
+            Scalar::Number(n) => {
+                // Writing to a `Vec` cannot fail.
+                let _ = serde_json::to_writer(&mut self.out, &n);
+            }
+            Scalar::Str(s) => json_string(s, &mut self.out),
+        }
+    }
+
+    fn string(&mut self, text: Cow<'a, str>) {
+        json_string(&text, &mut self.out);
+    }
+
+    fn open_map(&mut self) -> JsonObject {
+        self.out.push(b'{');
+        JsonObject {
+            first_key: self.keys.len(),
+        }
+    }
+
+    fn key(&mut self, map: &mut JsonObject, key: &Cow<'a, str>) -> Fast<()> {
+        // A repeated key keeps its first place and its last value in the
+        // value; text written as it is read cannot, so it is left to the value.
+        let Cow::Borrowed(key) = *key else {
+            return Err(Unsupported);
+        };
+        let siblings = &self.keys[map.first_key..];
+        if siblings.contains(&key) {
+            return Err(Unsupported);
+        }
+        if !siblings.is_empty() {
+            self.out.push(b',');
+        }
+        self.keys.push(key);
+        json_string(key, &mut self.out);
+        self.out.push(b':');
+        Ok(())
+    }
+
+    fn entry(&mut self, _: &mut JsonObject, _: Cow<'a, str>, (): (), _: bool) -> Fast<()> {
+        Ok(())
+    }
+
+    fn close_map(&mut self, map: JsonObject) {
+        self.keys.truncate(map.first_key);
+        self.out.push(b'}');
+    }
+
+    fn open_seq(&mut self) -> bool {
+        self.out.push(b'[');
+        false
+    }
+
+    fn item(&mut self, any: &mut bool) {
+        if *any {
+            self.out.push(b',');
+        }
+        *any = true;
+    }
+
+    fn push(&mut self, _: &mut bool, (): ()) {}
+
+    fn close_seq(&mut self, _: bool) {
+        self.out.push(b']');
+    }
+}
+
+/// Appends `text` as a JSON string, escaped as `serde_json` escapes it: `"`
+/// and `\` with a backslash, control characters with their short escape
+/// where JSON has one and `\u00xx` otherwise.
+fn json_string(text: &str, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    loop {
+        let run = find_special(&bytes[i..], b'"', b'\\', false);
+        out.extend_from_slice(&bytes[i..i + run]);
+        i += run;
+        let Some(&byte) = bytes.get(i) else {
+            break;
+        };
+        match byte {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            0x00..=0x1f => {
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(byte >> 4)]);
+                out.push(HEX[usize::from(byte & 0xf)]);
+            }
+            // DEL needs no escape in JSON.
+            _ => out.push(byte),
+        }
+        i += 1;
+    }
+    out.push(b'"');
+}
+
 fn read_with<'a, S: Sink<'a>>(text: &'a str, deferred: &Deferred, sink: S) -> Option<S::Node> {
     let mut reader = Reader::new(text, sink, false);
     let Resume {
@@ -1759,6 +1897,27 @@ mod tests {
     }
 
     #[test]
+    fn json_strings_are_escaped_as_serde_json_escapes_them() {
+        let all: String = (0u8..0x80)
+            .map(char::from)
+            .chain("é✓😀\u{2028}".chars())
+            .collect();
+        for text in [
+            all.as_str(),
+            "",
+            "plain",
+            "\"",
+            "a\\b",
+            "\u{7f}",
+            "long plain text with \"a quote\" in it",
+        ] {
+            let mut out = Vec::new();
+            json_string(text, &mut out);
+            assert_eq!(out, serde_json::to_vec(text).unwrap(), "{text:?}");
+        }
+    }
+
+    #[test]
     fn gives_up_outside_the_subset() {
         for text in [
             "a: &x 1\nb: *x\n",
@@ -1848,8 +2007,13 @@ mod tests {
 
             let (skeleton, deferred) = parse_deferring(&text).unwrap();
             let mut skeleton = skeleton.into_value();
+            let mut json = Vec::new();
             for d in &deferred {
                 let value = read_deferred(&text, d).unwrap();
+                json.clear();
+                if deferred_json(&text, d, &mut json).is_some() {
+                    assert_eq!(json, serde_json::to_vec(&value).unwrap());
+                }
                 let interaction = &mut skeleton["interactions"][d.interaction];
                 let slot = match d.slot {
                     Slot::RequestBody => &mut interaction["request"]["body"]["json"],

@@ -57,8 +57,8 @@ pub(crate) struct Unread {
     /// Where each interaction's payloads start in `deferred`; one more entry
     /// than there are interactions.
     starts: Vec<usize>,
-    /// Whether each interaction's payloads are read.
-    read: Vec<bool>,
+    /// Whether each deferred payload is read.
+    done: Vec<bool>,
 }
 
 impl Unread {
@@ -69,28 +69,60 @@ impl Unread {
 
     /// Reads the payloads of interaction `index` into `cassette`.
     pub(crate) fn fill(&mut self, cassette: &mut Cassette, index: usize) -> Result<()> {
+        self.fill_where(cassette, index, |_| true)
+    }
+
+    /// Reads the response payloads of interaction `index` into `cassette`.
+    pub(crate) fn fill_response(&mut self, cassette: &mut Cassette, index: usize) -> Result<()> {
+        self.fill_where(cassette, index, |slot| slot != Slot::RequestBody)
+    }
+
+    /// The body of interaction `index`'s response as the JSON text replay
+    /// sends, written straight from the cassette's text when its JSON payload
+    /// is unread and the fast reader writes it; `None` otherwise.
+    pub(crate) fn response_json(&self, index: usize) -> Option<Vec<u8>> {
+        let text = self.text.as_ref()?;
+        let range = self.starts.get(index).copied()?..self.starts.get(index + 1).copied()?;
+        let at = range
+            .into_iter()
+            .find(|&at| self.deferred[at].slot == Slot::ResponseBody && !self.done[at])?;
+        let mut out = Vec::new();
+        fastyaml::deferred_json(text.as_str(), &self.deferred[at], &mut out)?;
+        Some(out)
+    }
+
+    fn fill_where(
+        &mut self,
+        cassette: &mut Cassette,
+        index: usize,
+        wanted: impl Fn(Slot) -> bool,
+    ) -> Result<()> {
         let Some(text) = self.text.clone() else {
             return Ok(());
         };
         let text = text.as_str();
-        if self.read.get(index).copied().unwrap_or(true) {
+        let (Some(&start), Some(&end)) = (self.starts.get(index), self.starts.get(index + 1))
+        else {
             return Ok(());
-        }
-        for at in self.starts[index]..self.starts[index + 1] {
+        };
+        for at in start..end {
             let deferred = self.deferred[at];
+            if self.done[at] || !wanted(deferred.slot) {
+                continue;
+            }
             let placed = fastyaml::read_deferred(text, &deferred)
                 .is_some_and(|value| place(cassette, &deferred, value));
             if !placed {
                 return self.fall_back(cassette);
             }
+            self.done[at] = true;
         }
-        self.read[index] = true;
         Ok(())
     }
 
     /// Reads every payload into `cassette`.
     pub(crate) fn fill_all(&mut self, cassette: &mut Cassette) -> Result<()> {
-        for index in 0..self.read.len() {
+        for index in 0..self.starts.len().saturating_sub(1) {
             if self.is_empty() {
                 break;
             }
@@ -119,13 +151,18 @@ impl Unread {
                 ),
             });
         }
-        for ((mine, theirs), read) in cassette
+        for (index, (mine, theirs)) in cassette
             .interactions
             .iter_mut()
             .zip(full.interactions)
-            .zip(&self.read)
+            .enumerate()
         {
-            if !read {
+            let unread = self
+                .starts
+                .get(index)
+                .zip(self.starts.get(index + 1))
+                .is_some_and(|(&start, &end)| self.done[start..end].contains(&false));
+            if unread {
                 *mine = theirs;
             }
         }
@@ -290,12 +327,13 @@ fn deferring(
         starts.push(next);
     }
     starts.push(deferred.len());
+    let deferred_count = deferred.len();
     let mut unread = Unread {
         text: Some(keep()),
         source: source.to_owned(),
         deferred,
         starts,
-        read: vec![false; count],
+        done: vec![false; deferred_count],
     };
     // A custom matcher sees whole recorded interactions.
     if rules.custom.is_some() {
@@ -691,6 +729,12 @@ mod tests {
                     .collect();
                 let got: Vec<RequestKey> = keys.iter().map(|k| k.0).collect();
                 assert_eq!(got, expected, "{}", path.display());
+                for (index, interaction) in eager.interactions.iter().enumerate() {
+                    if let Some(json) = loaded.unread.response_json(index) {
+                        let body = interaction.response.body.as_ref().unwrap();
+                        assert_eq!(json, crate::convert::body_bytes(body), "{}", path.display());
+                    }
+                }
                 loaded.unread.fill_all(&mut loaded.cassette).unwrap();
                 assert_eq!(loaded.cassette, eager, "{}", path.display());
             }

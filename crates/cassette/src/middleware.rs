@@ -588,7 +588,12 @@ impl Inner {
             match state.prepared.get(index).cloned().flatten() {
                 Some(prepared) => prepared,
                 None => {
-                    state.unread.fill(&mut state.cassette, index)?;
+                    // A JSON body goes from the cassette's text to bytes; other
+                    // responses are read into the cassette first.
+                    let body = state.unread.response_json(index);
+                    if body.is_none() {
+                        state.unread.fill_response(&mut state.cassette, index)?;
+                    }
                     let interaction = state.cassette.interactions.get(index).ok_or_else(|| {
                         MiddlewareError::InvalidRecording {
                             cassette: self.name.clone(),
@@ -596,13 +601,14 @@ impl Inner {
                             message: "missing".to_owned(),
                         }
                     })?;
-                    let prepared = Arc::new(PreparedResponse::new(interaction).map_err(|e| {
-                        MiddlewareError::InvalidRecording {
-                            cassette: self.name.clone(),
-                            index,
-                            message: e.message,
-                        }
-                    })?);
+                    let prepared =
+                        Arc::new(PreparedResponse::with_body(interaction, body).map_err(|e| {
+                            MiddlewareError::InvalidRecording {
+                                cassette: self.name.clone(),
+                                index,
+                                message: e.message,
+                            }
+                        })?);
                     if let Some(slot) = state.prepared.get_mut(index) {
                         *slot = Some(Arc::clone(&prepared));
                     }
