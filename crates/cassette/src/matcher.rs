@@ -29,13 +29,18 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{DefaultHasher, Hasher};
+use std::io::Write as _;
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::format::{Body, Interaction, Request};
+use digest::KeyHash;
 
+mod digest;
+mod exact;
+#[cfg(test)]
+mod props;
 mod raw;
 
 /// The request being matched, as it would be recorded: in cassette form, with its
@@ -296,10 +301,29 @@ impl MatchRules {
     }
 
     fn write_canonical(&self, request: &Request, out: &mut Vec<u8>) {
-        push_method(&request.method, out);
-        let url = NormalUrl::parse(&request.url, &self.drop_query_params);
-        out.extend(url.text.as_bytes());
-        out.push(b'\n');
+        let target = self.target(&request.url);
+        self.write_canonical_to(request, &target, out, &mut Walk::default());
+    }
+
+    /// What the key of a request to `url` takes from the URL.
+    fn target(&self, url: &str) -> Target {
+        let url = NormalUrl::parse(url, &self.drop_query_params);
+        let pointers = self.pointers_for(&url);
+        Target {
+            url: url.text,
+            pointers,
+        }
+    }
+
+    /// Writes the canonical text of `request`, whose URL gives `target`.
+    fn write_canonical_to<'v>(
+        &self,
+        request: &'v Request,
+        target: &Target,
+        out: &mut Vec<u8>,
+        walk: &mut Walk<'v>,
+    ) {
+        write_canonical_head(request, target, out);
         if !self.match_body {
             return;
         }
@@ -307,14 +331,12 @@ impl MatchRules {
             None => out.extend(b"empty"),
             Some(Body::Json(value)) => {
                 out.extend(b"json ");
-                let pointers = self.pointers_for(&url);
-                write_json(value, &pointers, out);
+                write_value(value, target.active(), out, &mut (), walk);
             }
             Some(Body::Text(text)) => match parse_json_text(text) {
                 Some(value) => {
                     out.extend(b"json ");
-                    let pointers = self.pointers_for(&url);
-                    write_json(&value, &pointers, out);
+                    write_json(&value, &target.pointers, out);
                 }
                 None if text.is_empty() => out.extend(b"empty"),
                 None => {
@@ -369,34 +391,181 @@ impl RequestKey {
     pub fn of_bytes(method: &str, url: &str, body: Option<&[u8]>) -> RequestKey {
         let body = body.unwrap_or_default();
         let mut buf = Vec::with_capacity(method.len() + url.len() + body.len() + 2);
-        buf.extend_from_slice(method.as_bytes());
-        buf.push(b' ');
-        buf.extend_from_slice(url.as_bytes());
-        buf.push(b'\n');
+        push_exact_head(method, url, &mut buf);
         buf.extend_from_slice(body);
         RequestKey::digest(&buf)
     }
 
-    /// SipHash-1-3 for one half, a multiply-rotate hash over 8-byte words for
-    /// the other: two unrelated functions, so a collision needs both to collide.
+    /// The digest of `bytes`: see `matcher/digest.rs`.
     fn digest(bytes: &[u8]) -> RequestKey {
-        let mut sip = DefaultHasher::new();
-        sip.write(bytes);
-        let mut lane: u64 = 0x6c6c_6d76_6372_0001 ^ (bytes.len() as u64);
-        let mut words = bytes.chunks_exact(8);
-        for word in &mut words {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(word);
-            lane = (lane ^ u64::from_le_bytes(w))
-                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-                .rotate_left(29);
+        RequestKey(digest::digest(bytes))
+    }
+}
+
+/// The start of the bytes [`RequestKey::of_bytes`] digests: the method, a
+/// space, the URL and a newline; the body follows.
+fn push_exact_head(method: &str, url: &str, out: &mut Vec<u8>) {
+    out.extend_from_slice(method.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(url.as_bytes());
+    out.push(b'\n');
+}
+
+/// What the key of a request takes from its URL: the normalised URL, and the
+/// parsed pointers of the body fields ignored at that URL.
+#[derive(Debug, Clone)]
+struct Target {
+    url: String,
+    pointers: Vec<Vec<String>>,
+}
+
+impl Target {
+    /// The pointers as [`write_value`] takes them.
+    fn active(&self) -> Pointers<'_> {
+        Pointers::Whole(&self.pointers)
+    }
+}
+
+/// The JSON pointers that apply to a value being written: the segments of
+/// each still to match below it.
+#[derive(Clone, Copy)]
+enum Pointers<'a> {
+    /// Whole pointers (parsed), at the top of a body.
+    Whole(&'a [Vec<String>]),
+    /// What is left of pointers below a field.
+    Below(&'a [&'a [String]]),
+}
+
+impl<'a> Pointers<'a> {
+    fn is_empty(self) -> bool {
+        match self {
+            Pointers::Whole(pointers) => pointers.is_empty(),
+            Pointers::Below(pointers) => pointers.is_empty(),
         }
-        let mut tail = [0u8; 8];
-        let rest = words.remainder();
-        tail[..rest.len()].copy_from_slice(rest);
-        lane = (lane ^ u64::from_le_bytes(tail)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        lane ^= lane >> 31;
-        RequestKey((u128::from(sip.finish()) << 64) | u128::from(lane))
+    }
+
+    /// [`descend`] into `key`.
+    fn descend(self, key: &str) -> Option<Vec<&'a [String]>> {
+        match self {
+            Pointers::Whole(pointers) => descend_from(pointers.iter().map(Vec::as_slice), key),
+            Pointers::Below(pointers) => descend_from(pointers.iter().copied(), key),
+        }
+    }
+}
+
+/// The canonical text up to the body: the method, upper case, a space, the
+/// normalised URL and a newline.
+fn write_canonical_head(request: &Request, target: &Target, out: &mut Vec<u8>) {
+    push_method(&request.method, out);
+    out.extend_from_slice(target.url.as_bytes());
+    out.push(b'\n');
+}
+
+/// Scratch space for [`write_value`], reused across values and requests;
+/// each call leaves it as it found it.
+#[derive(Default)]
+struct Walk<'v> {
+    /// The members of the objects being written, innermost object last: key,
+    /// value, and position in the document.
+    members: Vec<(&'v str, &'v Value, usize)>,
+    /// The exact bytes of each member of the objects being reordered (key to
+    /// value, no comma), with its position in the document: where they are
+    /// in the canonical bytes (`true`) or the exact bytes (`false`).
+    spans: Vec<(usize, bool, std::ops::Range<usize>)>,
+    /// The exact bytes of an object being put back in document order.
+    moved: Vec<u8>,
+}
+
+/// What [`write_value`] does besides writing the canonical form: nothing
+/// (`()`), or also produce the exact bytes of the value, as
+/// `serde_json::to_vec` writes them ([`Exact`]).
+trait ExactSink {
+    /// Whether this sink produces anything.
+    const ON: bool;
+
+    /// Brings the exact bytes up to date with the canonical bytes written to
+    /// `out` before `upto`, which are the same in both forms.
+    fn flush_to(&mut self, out: &[u8], upto: usize);
+
+    /// Marks the canonical bytes written to `out` so far as not part of the
+    /// exact bytes (the exact form of that part was written with
+    /// [`ExactSink::bytes`]).
+    fn skip(&mut self, out: &[u8]);
+
+    /// The exact bytes, once brought up to date: [`ExactSink::flush_to`] the
+    /// end of `out` first.
+    fn bytes(&mut self) -> Option<&mut Vec<u8>>;
+
+    /// [`ExactSink::flush_to`] the end of `out`.
+    #[inline(always)]
+    fn flush(&mut self, out: &[u8]) {
+        self.flush_to(out, out.len());
+    }
+
+    /// Where the canonical bytes not yet accounted for start.
+    fn synced(&self) -> usize;
+}
+
+impl ExactSink for () {
+    const ON: bool = false;
+
+    #[inline(always)]
+    fn flush_to(&mut self, _: &[u8], _: usize) {}
+
+    #[inline(always)]
+    fn skip(&mut self, _: &[u8]) {}
+
+    #[inline(always)]
+    fn bytes(&mut self) -> Option<&mut Vec<u8>> {
+        None
+    }
+
+    #[inline(always)]
+    fn synced(&self) -> usize {
+        0
+    }
+}
+
+/// The exact bytes of a value, produced lazily from its canonical bytes.
+///
+/// Where the two forms agree (a string without control characters, an
+/// integer, an object whose keys are in order, punctuation) the exact bytes
+/// are not written twice: they are copied from the canonical bytes, in runs,
+/// when the forms part (an ignored field, an integral float, a control
+/// character, an object whose members must be put back in document order).
+/// What the exact form then holds is `bytes` followed by the canonical bytes
+/// from `synced` on.
+struct Exact {
+    bytes: Vec<u8>,
+    /// Where the canonical bytes not yet copied start.
+    synced: usize,
+}
+
+impl ExactSink for Exact {
+    const ON: bool = true;
+
+    #[inline(always)]
+    fn flush_to(&mut self, out: &[u8], upto: usize) {
+        if upto > self.synced {
+            self.bytes
+                .extend_from_slice(out.get(self.synced..upto).unwrap_or_default());
+            self.synced = upto;
+        }
+    }
+
+    #[inline(always)]
+    fn skip(&mut self, out: &[u8]) {
+        self.synced = out.len();
+    }
+
+    #[inline(always)]
+    fn bytes(&mut self) -> Option<&mut Vec<u8>> {
+        Some(&mut self.bytes)
+    }
+
+    #[inline(always)]
+    fn synced(&self) -> usize {
+        self.synced
     }
 }
 
@@ -494,70 +663,396 @@ fn segment_matches(segment: &str, key: &str) -> bool {
 /// Writes `value` canonically, leaving out the fields `pointers` select.
 /// Each pointer is the list of segments still to match below `value`.
 fn write_json(value: &Value, pointers: &[Vec<String>], out: &mut Vec<u8>) {
-    let active: Vec<&[String]> = pointers.iter().map(Vec::as_slice).collect();
-    write_value(value, &active, out);
+    write_value(
+        value,
+        Pointers::Whole(pointers),
+        out,
+        &mut (),
+        &mut Walk::default(),
+    );
 }
 
-fn write_value(value: &Value, pointers: &[&[String]], out: &mut Vec<u8>) {
+/// [`write_json`] with the pointers as slices and scratch space; and, with
+/// an [`Exact`] sink, the exact bytes of the value produced in the same walk.
+/// (The exact bytes keep the document's order, the ignored fields and the
+/// numbers as written.)
+#[inline(always)]
+fn write_value<'v, E: ExactSink>(
+    value: &'v Value,
+    pointers: Pointers<'_>,
+    out: &mut Vec<u8>,
+    exact: &mut E,
+    walk: &mut Walk<'v>,
+) {
     match value {
-        Value::Null => out.extend(b"null"),
-        Value::Bool(true) => out.extend(b"true"),
-        Value::Bool(false) => out.extend(b"false"),
-        Value::Number(n) => write_number(n, out),
-        Value::String(s) => write_string(s, out),
-        Value::Array(items) => {
-            out.push(b'[');
-            let mut first = true;
-            for (i, item) in items.iter().enumerate() {
-                let below = if pointers.is_empty() {
-                    Vec::new()
-                } else {
-                    match descend(pointers, &i.to_string()) {
-                        Some(below) => below,
-                        None => continue,
-                    }
-                };
-                if !first {
-                    out.push(b',');
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => {
+            let start = out.len();
+            write_number(n, out);
+            // An integral float is written as an integer: the exact form differs.
+            if E::ON && n.is_f64() {
+                exact.flush_to(out, start);
+                if let Some(bytes) = exact.bytes() {
+                    write_int_or_display(n, bytes);
                 }
-                first = false;
-                write_value(item, &below, out);
+                exact.skip(out);
             }
-            out.push(b']');
         }
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort_unstable();
-            out.push(b'{');
-            let mut first = true;
-            for key in keys {
-                let below = if pointers.is_empty() {
-                    Vec::new()
-                } else {
-                    match descend(pointers, key) {
-                        Some(below) => below,
-                        None => continue,
+        Value::String(s) => write_string_both(s, out, exact),
+        Value::Array(items) => write_array(items, pointers, out, exact, walk),
+        Value::Object(map) => write_object(map, pointers, out, exact, walk),
+    }
+}
+
+/// [`write_value`] for an array.
+fn write_array<'v, E: ExactSink>(
+    items: &'v [Value],
+    pointers: Pointers<'_>,
+    out: &mut Vec<u8>,
+    exact: &mut E,
+    walk: &mut Walk<'v>,
+) {
+    out.push(b'[');
+    let mut first = true;
+    for (i, item) in items.iter().enumerate() {
+        let below = if pointers.is_empty() {
+            Vec::new()
+        } else {
+            match pointers.descend(IndexText::new(i).as_str()) {
+                Some(below) => below,
+                None => {
+                    // Ignored: in the exact bytes only.
+                    exact.flush(out);
+                    if let Some(bytes) = exact.bytes() {
+                        if i > 0 {
+                            bytes.push(b',');
+                        }
+                        exact::write_compact(item, bytes);
                     }
-                };
-                let Some(item) = map.get(key) else {
                     continue;
-                };
-                if !first {
-                    out.push(b',');
                 }
-                first = false;
-                write_string(key, out);
-                out.push(b':');
-                write_value(item, &below, out);
             }
-            out.push(b'}');
+        };
+        if !first {
+            out.push(b',');
+        } else if i > 0 {
+            // The first item written follows ignored ones: the exact bytes
+            // have a comma here.
+            exact.flush(out);
+            if let Some(bytes) = exact.bytes() {
+                bytes.push(b',');
+            }
+        }
+        first = false;
+        write_value(item, Pointers::Below(&below), out, exact, walk);
+    }
+    out.push(b']');
+}
+
+/// Compares keys as `str` does, the first 8 bytes inline: most keys differ
+/// in them. (Zero padding sorts a prefix first, as `str` does; equal
+/// prefixes, padding included, are compared in full.)
+#[inline(always)]
+fn key_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (x, y) = (load_short(a).swap_bytes(), load_short(b).swap_bytes());
+    if x == y { a.cmp(b) } else { x.cmp(&y) }
+}
+
+/// [`write_value`] for an object.
+fn write_object<'v, E: ExactSink>(
+    map: &'v serde_json::Map<String, Value>,
+    pointers: Pointers<'_>,
+    out: &mut Vec<u8>,
+    exact: &mut E,
+    walk: &mut Walk<'v>,
+) {
+    out.push(b'{');
+    let mut first = true;
+    if map.keys().is_sorted_by(|a, b| key_order(a, b).is_le()) {
+        // In document order already: the same bytes in both forms, but for
+        // the ignored members and the commas after them.
+        for (position, (key, item)) in map.iter().enumerate() {
+            write_member::<E, false>(key, item, position, pointers, out, exact, walk, &mut first);
+        }
+        out.push(b'}');
+        return;
+    }
+    // The members are sorted by key in `walk.members`, past what the
+    // enclosing objects hold there; nested objects push theirs after these
+    // and truncate back. Keys are unique, so the unstable sort gives the one
+    // sorted order.
+    let mark = walk.members.len();
+    walk.members.extend(
+        map.iter()
+            .enumerate()
+            .map(|(position, (key, item))| (key.as_str(), item, position)),
+    );
+    let end = walk.members.len();
+    if let Some(members) = walk.members.get_mut(mark..) {
+        members.sort_unstable_by(|a, b| key_order(a.0, b.0));
+    }
+    // Where each member's exact bytes are is noted in `walk.spans`, and they
+    // are put in document order at the end.
+    let spans_mark = walk.spans.len();
+    exact.flush(out);
+    let start = exact.bytes().map_or(0, |bytes| bytes.len());
+    for at in mark..end {
+        let Some(&(key, item, position)) = walk.members.get(at) else {
+            break;
+        };
+        write_member::<E, true>(key, item, position, pointers, out, exact, walk, &mut first);
+    }
+    if let Some(bytes) = exact.bytes() {
+        restore_order(out, bytes, start, walk, spans_mark);
+    }
+    walk.spans.truncate(spans_mark);
+    walk.members.truncate(mark);
+    out.push(b'}');
+}
+
+/// Writes the member `key` of an object, at `position` in the document
+/// (after others unless `first`): in sorted order with, if `REORDER`, its
+/// exact bytes noted in `walk.spans` to be put in document order; otherwise
+/// the members come in document order, which is sorted.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn write_member<'v, E: ExactSink, const REORDER: bool>(
+    key: &'v str,
+    item: &'v Value,
+    position: usize,
+    pointers: Pointers<'_>,
+    out: &mut Vec<u8>,
+    exact: &mut E,
+    walk: &mut Walk<'v>,
+    first: &mut bool,
+) {
+    let below = if pointers.is_empty() {
+        Some(Vec::new())
+    } else {
+        pointers.descend(key)
+    };
+    let Some(below) = below else {
+        // Ignored: in the exact bytes only.
+        exact.flush(out);
+        if let Some(bytes) = exact.bytes() {
+            if !REORDER && position > 0 {
+                bytes.push(b',');
+            }
+            let member_start = bytes.len();
+            exact::write_escaped(key, bytes);
+            bytes.push(b':');
+            exact::write_compact(item, bytes);
+            if REORDER {
+                walk.spans
+                    .push((position, false, member_start..bytes.len()));
+            }
+        }
+        return;
+    };
+    if !*first {
+        out.push(b',');
+        if REORDER {
+            // Commas come back with the document order.
+            exact.skip(out);
+        }
+    } else if !REORDER && position > 0 {
+        // The first member written follows ignored ones: the exact bytes
+        // have a comma here.
+        exact.flush(out);
+        if let Some(bytes) = exact.bytes() {
+            bytes.push(b',');
         }
     }
+    *first = false;
+    // With `REORDER`, nothing is pending here: the member's exact bytes are
+    // its canonical bytes unless the forms part inside it.
+    let canonical_start = out.len();
+    let exact_start = if REORDER {
+        exact.bytes().map_or(0, |bytes| bytes.len())
+    } else {
+        0
+    };
+    write_string_both(key, out, exact);
+    out.push(b':');
+    write_value(item, Pointers::Below(&below), out, exact, walk);
+    if REORDER && E::ON {
+        if exact.synced() == canonical_start {
+            walk.spans
+                .push((position, true, canonical_start..out.len()));
+            exact.skip(out);
+        } else {
+            exact.flush(out);
+            if let Some(bytes) = exact.bytes() {
+                walk.spans.push((position, false, exact_start..bytes.len()));
+            }
+        }
+    }
+}
+
+/// Brings the requests of `batch` into the cache ahead of the writer: reads
+/// their method, URL, and the members and keys of their JSON bodies, breadth
+/// first over all of the bodies at once, and returns a sum of what it read
+/// (for `black_box`, so that the reads happen).
+///
+/// The reads of one level of the trees are independent of each other, so
+/// their cache misses overlap; the depth-first writer would meet them one
+/// after another. A cassette just loaded is mostly out of the caches, and
+/// waiting for memory is then much of what indexing it costs.
+fn touch<'v>(batch: &'v [Interaction], queue: &mut Vec<&'v Value>) -> usize {
+    let mut sum = 0usize;
+    queue.clear();
+    for interaction in batch {
+        let request = &interaction.request;
+        let first = |s: &str| s.as_bytes().first().map_or(0, |&b| usize::from(b));
+        sum = sum
+            .wrapping_add(first(&request.method))
+            .wrapping_add(first(&request.url));
+        match &request.body {
+            Some(Body::Json(value)) => sum = sum.wrapping_add(touch_one(value, queue)),
+            Some(Body::Text(text) | Body::Base64(text)) => sum = sum.wrapping_add(first(text)),
+            None => {}
+        }
+    }
+    let mut level = 0;
+    while level < queue.len() {
+        let end = queue.len();
+        for at in level..end {
+            let Some(&container) = queue.get(at) else {
+                break;
+            };
+            match container {
+                Value::Array(items) => {
+                    for item in items {
+                        sum = sum.wrapping_add(touch_one(item, queue));
+                    }
+                }
+                Value::Object(map) => {
+                    for (key, item) in map {
+                        let first = key.as_bytes().first().map_or(0, |&b| usize::from(b));
+                        sum = sum.wrapping_add(first).wrapping_add(touch_one(item, queue));
+                    }
+                }
+                _ => {}
+            }
+        }
+        level = end;
+    }
+    queue.clear();
+    sum
+}
+
+/// Queues a container for the next level. (A string's text mostly shares a
+/// cache line with its key's, or is long enough for the hardware to fetch it
+/// ahead of the writer: reading it here costs more than it saves.)
+#[inline(always)]
+fn touch_one<'v>(value: &'v Value, queue: &mut Vec<&'v Value>) -> usize {
+    match value {
+        Value::String(s) => s.len(),
+        Value::Array(_) | Value::Object(_) => {
+            queue.push(value);
+            0
+        }
+        _ => 0,
+    }
+}
+
+/// Writes the exact bytes of the members of an object to `exact`, in
+/// document order, with commas: `walk.spans[spans_mark..]` says where each
+/// member's bytes are, in the canonical bytes `out` or in `exact` from
+/// `start` on (in sorted order; they are moved).
+fn restore_order(
+    out: &[u8],
+    exact: &mut Vec<u8>,
+    start: usize,
+    walk: &mut Walk<'_>,
+    spans_mark: usize,
+) {
+    walk.moved.clear();
+    if exact.len() > start {
+        walk.moved
+            .extend_from_slice(exact.get(start..).unwrap_or_default());
+        exact.truncate(start);
+    }
+    let spans = walk.spans.get_mut(spans_mark..).unwrap_or_default();
+    spans.sort_unstable_by_key(|(position, _, _)| *position);
+    for (i, (_, canonical, span)) in spans.iter().enumerate() {
+        if i > 0 {
+            exact.push(b',');
+        }
+        let bytes = if *canonical {
+            out.get(span.clone())
+        } else {
+            walk.moved
+                .get(span.start.saturating_sub(start)..span.end.saturating_sub(start))
+        };
+        exact.extend_from_slice(bytes.unwrap_or_default());
+    }
+}
+
+/// An array index as text, for matching pointer segments, without allocating.
+struct IndexText {
+    digits: [u8; 20],
+    start: usize,
+}
+
+impl IndexText {
+    fn new(index: usize) -> IndexText {
+        let mut digits = [0u8; 20];
+        let start = format_u64(index as u64, &mut digits);
+        IndexText { digits, start }
+    }
+
+    fn as_str(&self) -> &str {
+        self.digits
+            .get(self.start..)
+            .and_then(|d| std::str::from_utf8(d).ok())
+            .unwrap_or("")
+    }
+}
+
+/// Writes `n` in decimal at the end of `digits` and returns where it starts.
+fn format_u64(mut n: u64, digits: &mut [u8; 20]) -> usize {
+    let mut at = digits.len();
+    // u64::MAX has 20 digits.
+    while let Some(slot) = at.checked_sub(1).and_then(|i| digits.get_mut(i)) {
+        *slot = b'0' + (n % 10) as u8;
+        at -= 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    at
+}
+
+fn write_u64(n: u64, out: &mut Vec<u8>) {
+    let mut digits = [0u8; 20];
+    let start = format_u64(n, &mut digits);
+    out.extend_from_slice(digits.get(start..).unwrap_or_default());
+}
+
+fn write_i64(n: i64, out: &mut Vec<u8>) {
+    if n < 0 {
+        out.push(b'-');
+    }
+    write_u64(n.unsigned_abs(), out);
 }
 
 /// The pointers that continue below `key`, or `None` when one of them ends at
 /// `key` (the field is ignored).
 fn descend<'a>(pointers: &[&'a [String]], key: &str) -> Option<Vec<&'a [String]>> {
+    descend_from(pointers.iter().copied(), key)
+}
+
+/// [`descend`] for pointers given one by one.
+#[inline(always)]
+fn descend_from<'a>(
+    pointers: impl Iterator<Item = &'a [String]>,
+    key: &str,
+) -> Option<Vec<&'a [String]>> {
     let mut below = Vec::new();
     for pointer in pointers {
         let Some((head, rest)) = pointer.split_first() else {
@@ -574,38 +1069,318 @@ fn descend<'a>(pointers: &[&'a [String]], key: &str) -> Option<Vec<&'a [String]>
 }
 
 fn write_number(n: &serde_json::Number, out: &mut Vec<u8>) {
-    if let Some(f) = n.as_f64()
-        && n.is_f64()
+    if n.is_f64()
+        && let Some(f) = n.as_f64()
         && f.fract() == 0.0
         && f.abs() < 9.0e15
     {
         // An integral float is the same JSON number as the integer.
-        out.extend((f as i64).to_string().as_bytes());
+        write_i64(f as i64, out);
         return;
     }
-    out.extend(n.to_string().as_bytes());
+    write_int_or_display(n, out);
+}
+
+/// Writes `n` as its `Display` does (and `serde_json` serialises it), without
+/// going through the formatter for integers.
+fn write_int_or_display(n: &serde_json::Number, out: &mut Vec<u8>) {
+    if let Some(u) = n.as_u64() {
+        write_u64(u, out);
+    } else if let Some(i) = n.as_i64() {
+        write_i64(i, out);
+    } else {
+        // Writing to a `Vec` cannot fail.
+        let _ = write!(out, "{n}");
+    }
+}
+
+/// How many bytes from the start of `bytes` need no escaping in a JSON
+/// string: up to the first `"`, `\` or control character.
+#[inline]
+fn plain_run(bytes: &[u8]) -> usize {
+    scan_plain(bytes, &mut ())
+}
+
+/// Copies the bytes [`plain_run`] counts to `out`, and returns how many.
+#[inline]
+fn copy_plain_run(bytes: &[u8], out: &mut Vec<u8>) -> usize {
+    scan_plain(bytes, out)
+}
+
+/// Where [`scan_plain`] puts the plain bytes it finds.
+trait PlainSink {
+    fn chunk(&mut self, chunk: &[u8; 16]);
+    /// The low `keep` bytes of `word`.
+    fn word(&mut self, word: u64, keep: usize);
+}
+
+/// Counting only.
+impl PlainSink for () {
+    #[inline(always)]
+    fn chunk(&mut self, _: &[u8; 16]) {}
+    #[inline(always)]
+    fn word(&mut self, _: u64, _: usize) {}
+}
+
+impl PlainSink for Vec<u8> {
+    #[inline(always)]
+    fn chunk(&mut self, chunk: &[u8; 16]) {
+        self.extend_from_slice(chunk);
+    }
+
+    #[inline(always)]
+    fn word(&mut self, word: u64, keep: usize) {
+        // A fixed-size copy is a store; a variable one a call to `memcpy`.
+        let len = self.len();
+        self.extend_from_slice(&word.to_le_bytes());
+        self.truncate(len + keep.min(8));
+    }
+}
+
+/// Both buffers, for the text that goes to both.
+struct Both<'a>(&'a mut Vec<u8>, &'a mut Vec<u8>);
+
+impl PlainSink for Both<'_> {
+    #[inline(always)]
+    fn chunk(&mut self, chunk: &[u8; 16]) {
+        self.0.chunk(chunk);
+        self.1.chunk(chunk);
+    }
+
+    #[inline(always)]
+    fn word(&mut self, word: u64, keep: usize) {
+        self.0.word(word, keep);
+        self.1.word(word, keep);
+    }
+}
+
+/// Scans the plain run at the start of `bytes` and passes it to `sink`.
+/// Long runs are tested 16 bytes at a time without branching on each byte,
+/// so the compiler vectorises the test; the rest 8 bytes at a time in a
+/// `u64`.
+#[inline(always)]
+fn scan_plain(bytes: &[u8], sink: &mut impl PlainSink) -> usize {
+    const CHUNK: usize = 16;
+    let mut at = 0;
+    while let Some(chunk) = bytes.get(at..at + CHUNK) {
+        let Ok(chunk) = <&[u8; CHUNK]>::try_from(chunk) else {
+            break;
+        };
+        let mut any = false;
+        for &b in chunk {
+            any |= (b == b'"') | (b == b'\\') | (b < 0x20);
+        }
+        if any {
+            break;
+        }
+        sink.chunk(chunk);
+        at += CHUNK;
+    }
+    loop {
+        let rest = bytes.get(at..).unwrap_or_default();
+        let (word, len) = match rest.get(..8) {
+            Some(word) => (load_word(word), 8),
+            None => (load_tail(bytes, rest.len()), rest.len()),
+        };
+        let mask = special_bytes(word);
+        let plain = if mask == 0 {
+            len
+        } else {
+            ((mask.trailing_zeros() / 8) as usize).min(len)
+        };
+        sink.word(word, plain);
+        at += plain;
+        if plain < 8 {
+            return at;
+        }
+    }
+}
+
+/// Eight bytes as a little-endian word.
+#[inline(always)]
+fn load_word(bytes: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    if let Some(bytes) = bytes.get(..8) {
+        word.copy_from_slice(bytes);
+    }
+    u64::from_le_bytes(word)
+}
+
+/// The last `len` (< 8) bytes of `bytes` as the low bytes of a word, the
+/// others `a`, which needs no escaping.
+#[inline(always)]
+fn load_tail(bytes: &[u8], len: usize) -> u64 {
+    const PAD: u64 = 0x6161_6161_6161_6161;
+    if len == 0 {
+        return PAD;
+    }
+    if let Some(last) = bytes
+        .len()
+        .checked_sub(8)
+        .and_then(|from| bytes.get(from..))
+    {
+        // Read the last 8 bytes and shift the ones wanted down.
+        let shift = 8 * (8 - len as u32);
+        return (load_word(last) >> shift) | (PAD << (64 - shift));
+    }
+    // Fewer than 8 bytes in all.
+    let kept = (1u64 << (8 * len)) - 1;
+    load_short(
+        bytes
+            .get(bytes.len().saturating_sub(len)..)
+            .unwrap_or_default(),
+    ) | (PAD & !kept)
+}
+
+/// A mask with the high bit of the lowest byte of `word` (little-endian) that
+/// is `"`, `\` or a control character set, and no lower bit set; zero when no
+/// byte is. (Bits above the lowest may be set spuriously: a borrow carries.)
+#[inline(always)]
+fn special_bytes(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    let control = word.wrapping_sub(ONES * 0x20) & !word;
+    let quote = quote.wrapping_sub(ONES) & !quote;
+    let backslash = backslash.wrapping_sub(ONES) & !backslash;
+    (control | quote | backslash) & HIGH
 }
 
 fn write_string(s: &str, out: &mut Vec<u8>) {
+    write_string_both(s, out, &mut ());
+}
+
+/// Writes `s` canonically to `out`; the exact form is the same unless `s`
+/// has a control character.
+#[inline(always)]
+fn write_string_both<E: ExactSink>(s: &str, out: &mut Vec<u8>, exact: &mut E) {
+    // Most strings (keys, roles, model names) are short and need no escape.
+    if !write_short_plain(s.as_bytes(), out) {
+        write_long_string(s, out, exact);
+    }
+}
+
+/// [`write_string_both`] for the strings [`write_short_plain`] leaves.
+#[inline(never)]
+fn write_long_string<E: ExactSink>(s: &str, out: &mut Vec<u8>, exact: &mut E) {
     out.push(b'"');
     let mut rest = s.as_bytes();
+    // Until the first control character the two forms are the same; from
+    // there on both are written.
+    let mut both = false;
     loop {
-        let run = rest
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-            .unwrap_or(rest.len());
-        out.extend_from_slice(&rest[..run]);
-        let Some((&b, tail)) = rest[run..].split_first() else {
+        let run = match exact.bytes() {
+            Some(bytes) if both => scan_plain(rest, &mut Both(out, bytes)),
+            _ => copy_plain_run(rest, out),
+        };
+        let Some((&b, tail)) = rest.get(run..).and_then(<[u8]>::split_first) else {
             break;
         };
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            _ => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+        if E::ON && !both && b < 0x20 {
+            exact.flush(out);
+            both = true;
+        }
+        escape_canonical(b, out);
+        if both && let Some(bytes) = exact.bytes() {
+            exact::escape(b, bytes);
         }
         rest = tail;
     }
     out.push(b'"');
+    if both {
+        if let Some(bytes) = exact.bytes() {
+            bytes.push(b'"');
+        }
+        exact.skip(out);
+    }
+}
+
+/// Writes `bytes` in quotes if it is at most 16 bytes long and needs no
+/// escape, and returns whether it did. The quoted string is put together in
+/// registers and written with fixed-size stores.
+#[inline(always)]
+fn write_short_plain(bytes: &[u8], out: &mut Vec<u8>) -> bool {
+    const QUOTE: u8 = b'"';
+    let len = bytes.len();
+    if len > 16 {
+        return false;
+    }
+    let (low, high) = if len <= 8 {
+        (load_short(bytes), 0)
+    } else {
+        match bytes.split_at_checked(8) {
+            Some((head, tail)) => (load_word(head), load_short(tail)),
+            None => return false,
+        }
+    };
+    // Only the string's own bytes count: the padding is zero, a control byte,
+    // and a byte can only be flagged spuriously above a true one.
+    let ours = |len: usize| match len {
+        0 => 0,
+        1..=7 => (1u64 << (8 * len)) - 1,
+        _ => u64::MAX,
+    };
+    let special =
+        (special_bytes(low) & ours(len)) | (special_bytes(high) & ours(len.saturating_sub(8)));
+    if special != 0 {
+        return false;
+    }
+    let text = u128::from(low) | (u128::from(high) << 64);
+    // The opening quote, the first 15 bytes, and the closing quote at
+    // `len + 1`; beyond 16 bytes, the rest in one more word.
+    let head = u128::from(QUOTE) | (text << 8);
+    let close = len + 1;
+    let start = out.len();
+    if close < 16 {
+        out.extend_from_slice(&(head | (u128::from(QUOTE) << (8 * close))).to_le_bytes());
+    } else {
+        out.extend_from_slice(&head.to_le_bytes());
+        let tail = ((text >> 120) as u64) | (u64::from(QUOTE) << (8 * (close - 16)));
+        out.extend_from_slice(&tail.to_le_bytes());
+    }
+    out.truncate(start + len + 2);
+    true
+}
+
+/// Up to 8 bytes as the low bytes of a little-endian word, the others zero;
+/// the first 8 of longer slices. Reads overlapping pieces rather than byte
+/// by byte.
+#[inline(always)]
+fn load_short(bytes: &[u8]) -> u64 {
+    let len = bytes.len();
+    let piece = |from: usize, to: usize| -> u64 {
+        let mut word = [0u8; 8];
+        if let (Some(into), Some(from)) = (word.get_mut(..to - from), bytes.get(from..to)) {
+            into.copy_from_slice(from);
+        }
+        u64::from_le_bytes(word)
+    };
+    let word = match len {
+        0 => return 0,
+        1 => piece(0, 1),
+        2..=3 => piece(0, 2) | (piece(len - 2, len) << (8 * (len - 2))),
+        4..=7 => piece(0, 4) | (piece(len - 4, len) << (8 * (len - 4))),
+        _ => return bytes.get(..8).map_or(0, load_word),
+    };
+    word & ((1u64 << (8 * len)) - 1)
+}
+
+/// Writes the canonical escape of `b`: `"`, `\` or a control character.
+fn escape_canonical(b: u8, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    match b {
+        b'"' => out.extend_from_slice(b"\\\""),
+        b'\\' => out.extend_from_slice(b"\\\\"),
+        _ => out.extend_from_slice(&[
+            b'\\',
+            b'u',
+            b'0',
+            b'0',
+            HEX[usize::from(b >> 4)],
+            HEX[usize::from(b & 0xf)],
+        ]),
+    }
 }
 
 /// `value` without the fields `pointers` select.
@@ -946,12 +1721,41 @@ impl<'r> LazyRequest<'r> {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+/// The interactions with one key, in recorded order: the first, and the
+/// others (most keys have one interaction, which needs no allocation).
+#[derive(Debug, Clone)]
 struct Slot {
-    /// Interactions with this key, in recorded order.
-    members: Vec<usize>,
-    /// How many of `members`, from the front, are known to be played.
+    first: usize,
+    rest: Vec<usize>,
+    /// How many members, from the front, are known to be played.
     cursor: usize,
+}
+
+impl Slot {
+    fn new(first: usize) -> Slot {
+        Slot {
+            first,
+            rest: Vec::new(),
+            cursor: 0,
+        }
+    }
+
+    fn len(&self) -> usize {
+        1 + self.rest.len()
+    }
+
+    /// Member `i`, from 0.
+    fn get(&self, i: usize) -> Option<usize> {
+        match i.checked_sub(1) {
+            None => Some(self.first),
+            Some(i) => self.rest.get(i).copied(),
+        }
+    }
+
+    /// The members, in recorded order.
+    fn members(&self) -> impl DoubleEndedIterator<Item = usize> + '_ {
+        std::iter::once(self.first).chain(self.rest.iter().copied())
+    }
 }
 
 /// Recorded requests indexed by [`RequestKey`], with what has been played.
@@ -961,25 +1765,49 @@ struct Slot {
 #[derive(Debug, Clone)]
 pub struct Index {
     rules: MatchRules,
-    slots: HashMap<RequestKey, Slot>,
+    slots: HashMap<RequestKey, Slot, KeyHash>,
     /// The digest of each recorded request's exact bytes ([`RequestKey::of_bytes`]),
     /// mapped to its match key: a request sent byte for byte as recorded skips
     /// canonicalisation.
-    exact: HashMap<RequestKey, RequestKey>,
+    exact: HashMap<RequestKey, RequestKey, KeyHash>,
     played: Vec<bool>,
+    /// What the keys take from each URL recorded so far (at most
+    /// [`Index::TARGETS`] of them): a cassette holds few distinct URLs, and
+    /// parsing one costs more than a small body.
+    targets: HashMap<String, Target, KeyHash>,
+}
+
+/// Buffers reused from one indexed request to the next.
+#[derive(Default)]
+struct Scratch<'v> {
+    canonical: Vec<u8>,
+    exact: Vec<u8>,
+    walk: Walk<'v>,
 }
 
 impl Index {
+    /// How many URLs' [`Target`]s are kept.
+    const TARGETS: usize = 1024;
+
+    /// How many interactions [`Index::new`] brings into the cache at once.
+    const BATCH: usize = 16;
+
     /// Indexes `interactions` under `rules`. Linear in the size of the requests.
     pub fn new(rules: MatchRules, interactions: &[Interaction]) -> Index {
         let mut index = Index {
             rules,
-            slots: HashMap::with_capacity(interactions.len()),
-            exact: HashMap::with_capacity(interactions.len()),
+            slots: HashMap::with_capacity_and_hasher(interactions.len(), KeyHash),
+            exact: HashMap::with_capacity_and_hasher(interactions.len(), KeyHash),
             played: Vec::with_capacity(interactions.len()),
+            targets: HashMap::with_hasher(KeyHash),
         };
-        for interaction in interactions {
-            index.push(interaction, false);
+        let mut scratch = Scratch::default();
+        let mut queue = Vec::new();
+        for batch in interactions.chunks(Index::BATCH) {
+            std::hint::black_box(touch(batch, &mut queue));
+            for interaction in batch {
+                index.push_with(interaction, false, &mut scratch);
+            }
         }
         index
     }
@@ -993,16 +1821,24 @@ impl Index {
     ) -> Index {
         let mut index = Index {
             rules,
-            slots: HashMap::with_capacity(keys.len()),
-            exact: HashMap::with_capacity(keys.len()),
+            slots: HashMap::with_capacity_and_hasher(keys.len(), KeyHash),
+            exact: HashMap::with_capacity_and_hasher(keys.len(), KeyHash),
             played: Vec::with_capacity(keys.len()),
+            targets: HashMap::with_hasher(KeyHash),
         };
         for (position, (key, exact)) in keys.into_iter().enumerate() {
             if let Some(exact) = exact {
                 index.exact.insert(exact, key);
             }
             index.played.push(false);
-            index.slots.entry(key).or_default().members.push(position);
+            match index.slots.entry(key) {
+                std::collections::hash_map::Entry::Occupied(slot) => {
+                    slot.into_mut().rest.push(position);
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(Slot::new(position));
+                }
+            }
         }
         index
     }
@@ -1025,14 +1861,79 @@ impl Index {
     /// Adds the next interaction of the cassette, already played or not, and
     /// returns its index.
     pub fn push(&mut self, interaction: &Interaction, played: bool) -> usize {
+        self.push_with(interaction, played, &mut Scratch::default())
+    }
+
+    /// [`Index::push`] with buffers reused across calls. The keys are those
+    /// of [`MatchRules::key`] and [`RequestKey::of_bytes`], computed the same
+    /// way into the scratch buffers.
+    fn push_with<'v>(
+        &mut self,
+        interaction: &'v Interaction,
+        played: bool,
+        scratch: &mut Scratch<'v>,
+    ) -> usize {
         let position = self.played.len();
         let request = &interaction.request;
-        let key = self.rules.key(request);
-        let body = request.body.as_ref().map(crate::convert::body_bytes);
-        let exact = RequestKey::of_bytes(&request.method, &request.url, body.as_deref());
+        let uncached;
+        let target = match self.targets.get(&request.url) {
+            Some(target) => target,
+            None if self.targets.len() < Index::TARGETS => self
+                .targets
+                .entry(request.url.clone())
+                .or_insert_with(|| self.rules.target(&request.url)),
+            None => {
+                uncached = self.rules.target(&request.url);
+                &uncached
+            }
+        };
+        let Scratch {
+            canonical,
+            exact,
+            walk,
+        } = scratch;
+        canonical.clear();
+        exact.clear();
+        push_exact_head(&request.method, &request.url, exact);
+        match &request.body {
+            // The canonical text as `write_canonical_to` writes it, and the
+            // body's exact bytes in the same walk.
+            Some(Body::Json(value)) if self.rules.match_body => {
+                write_canonical_head(request, target, canonical);
+                canonical.extend_from_slice(b"json ");
+                let mut sink = Exact {
+                    bytes: std::mem::take(exact),
+                    synced: canonical.len(),
+                };
+                write_value(value, target.active(), canonical, &mut sink, walk);
+                sink.flush(canonical);
+                *exact = sink.bytes;
+            }
+            body => {
+                self.rules
+                    .write_canonical_to(request, target, canonical, walk);
+                match body {
+                    None => {}
+                    Some(Body::Json(value)) => exact::write_compact(value, exact),
+                    Some(Body::Text(text)) => exact.extend_from_slice(text.as_bytes()),
+                    Some(body @ Body::Base64(_)) => {
+                        exact.extend_from_slice(&crate::convert::body_bytes(body));
+                    }
+                }
+            }
+        }
+        let key = RequestKey::digest(canonical);
+        let exact = RequestKey::digest(exact);
         self.exact.insert(exact, key);
         self.played.push(played);
-        self.slots.entry(key).or_default().members.push(position);
+        match self.slots.entry(key) {
+            std::collections::hash_map::Entry::Occupied(slot) => {
+                slot.into_mut().rest.push(position)
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(Slot::new(position));
+            }
+        }
         position
     }
 
@@ -1161,16 +2062,17 @@ fn take(
         (Some(custom), Some(interaction)) => custom(request.get(), interaction),
         (Some(_), None) => false,
     };
-    while slot.cursor < slot.members.len()
-        && played
-            .get(slot.members[slot.cursor])
+    while slot.cursor < slot.len()
+        && slot
+            .get(slot.cursor)
+            .and_then(|member| played.get(member))
             .copied()
             .unwrap_or(true)
     {
         slot.cursor += 1;
     }
     let mut refused = false;
-    for &member in &slot.members[slot.cursor..] {
+    for member in slot.members().skip(slot.cursor) {
         if played.get(member).copied().unwrap_or(true) {
             continue;
         }
@@ -1183,18 +2085,18 @@ fn take(
         refused = true;
     }
     if rules.allow_repeats
-        && let Some(&last) = slot.members.iter().rev().find(|&&m| accepts(m))
+        && let Some(last) = slot.members().rev().find(|&m| accepts(m))
     {
         return Ok(last);
     }
-    let any_accepted = slot.members.iter().any(|&m| accepts(m));
+    let any_accepted = slot.members().any(accepts);
     if refused || !any_accepted {
         Err(MissReason::Refused {
-            candidates: slot.members.clone(),
+            candidates: slot.members().collect(),
         })
     } else {
         Err(MissReason::Exhausted {
-            played: slot.members.clone(),
+            played: slot.members().collect(),
         })
     }
 }

@@ -14,7 +14,7 @@
 
 use std::borrow::Cow;
 
-use super::{descend, write_number, write_string};
+use super::{IndexText, descend, plain_run, write_number, write_string};
 
 /// Nesting beyond this is left to `serde_json`.
 const MAX_DEPTH: usize = 64;
@@ -261,15 +261,6 @@ impl<'a> Parser<'a> {
 /// Parses `text` as one JSON document and writes its canonical form, leaving
 /// out the fields `pointers` select. `None` when the parser gives up; `out` may
 /// then hold a partial write, and the caller discards it.
-/// How many bytes from the start of `bytes` need no escaping: up to the first
-/// `"`, `\\` or control character.
-fn plain_run(bytes: &[u8]) -> usize {
-    bytes
-        .iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-        .unwrap_or(bytes.len())
-}
-
 pub(super) fn write_canonical_json(
     text: &str,
     pointers: &[&[String]],
@@ -310,7 +301,7 @@ fn write_node(
                 let below = if pointers.is_empty() {
                     Vec::new()
                 } else {
-                    match descend(pointers, &i.to_string()) {
+                    match descend(pointers, IndexText::new(i).as_str()) {
                         Some(below) => below,
                         None => continue,
                     }
