@@ -284,7 +284,12 @@ fn deferring(
     let parts = if text.len() >= PARALLEL_FROM && rules.custom.is_none() {
         split(text).and_then(|at| {
             std::thread::scope(|scope| {
-                let tail = scope.spawn(|| read_items(text, at, rules));
+                // Without a second thread (the system refuses one), the file
+                // is read whole on this one.
+                let tail = std::thread::Builder::new()
+                    .name("llmvcr-load".to_owned())
+                    .spawn_scoped(scope, || read_items(text, at, rules))
+                    .ok()?;
                 let head = read_part(&text[..at], rules);
                 let tail = tail.join().ok().flatten();
                 let (mut head, (first, tail)) = (head?, tail?);
