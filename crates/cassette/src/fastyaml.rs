@@ -158,12 +158,12 @@ impl<'a> Sink<'a> for &mut JsonText<'a> {
                 // Writing to a `Vec` cannot fail.
                 let _ = serde_json::to_writer(&mut self.out, &n);
             }
-            Scalar::Str(s) => json_string(s, &mut self.out),
+            Scalar::Str(s) => crate::matcher::exact::write_escaped(s, &mut self.out),
         }
     }
 
     fn string(&mut self, text: Cow<'a, str>) {
-        json_string(&text, &mut self.out);
+        crate::matcher::exact::write_escaped(&text, &mut self.out);
     }
 
     fn open_map(&mut self) -> JsonObject {
@@ -187,7 +187,7 @@ impl<'a> Sink<'a> for &mut JsonText<'a> {
             self.out.push(b',');
         }
         self.keys.push(key);
-        json_string(key, &mut self.out);
+        crate::matcher::exact::write_escaped(key, &mut self.out);
         self.out.push(b':');
         Ok(())
     }
@@ -218,42 +218,6 @@ impl<'a> Sink<'a> for &mut JsonText<'a> {
     fn close_seq(&mut self, _: bool) {
         self.out.push(b']');
     }
-}
-
-/// Appends `text` as a JSON string, escaped as `serde_json` escapes it: `"`
-/// and `\` with a backslash, control characters with their short escape
-/// where JSON has one and `\u00xx` otherwise.
-fn json_string(text: &str, out: &mut Vec<u8>) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push(b'"');
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    loop {
-        let run = find_special(&bytes[i..], b'"', b'\\', false);
-        out.extend_from_slice(&bytes[i..i + run]);
-        i += run;
-        let Some(&byte) = bytes.get(i) else {
-            break;
-        };
-        match byte {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            0x00..=0x1f => {
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(byte >> 4)]);
-                out.push(HEX[usize::from(byte & 0xf)]);
-            }
-            // DEL needs no escape in JSON.
-            _ => out.push(byte),
-        }
-        i += 1;
-    }
-    out.push(b'"');
 }
 
 fn read_with<'a, S: Sink<'a>>(text: &'a str, deferred: &Deferred, sink: S) -> Option<S::Node> {
@@ -463,7 +427,7 @@ impl Canonical<'_, '_> {
             };
             if segments
                 .get(matched)
-                .is_some_and(|s| crate::matcher::segment_selects(s, segment))
+                .is_some_and(|s| crate::matcher::segment_matches(s, segment))
             {
                 if matched + 1 == segments.len() {
                     self.stack.truncate(below);
@@ -502,14 +466,14 @@ impl<'a> Sink<'a> for &mut Canonical<'a, '_> {
             Scalar::Null => self.out.extend_from_slice(b"null"),
             Scalar::Bool(true) => self.out.extend_from_slice(b"true"),
             Scalar::Bool(false) => self.out.extend_from_slice(b"false"),
-            Scalar::Number(n) => crate::matcher::write_canonical_number(&n, &mut self.out),
-            Scalar::Str(s) => crate::matcher::write_canonical_string(s, &mut self.out),
+            Scalar::Number(n) => crate::matcher::write_number(&n, &mut self.out),
+            Scalar::Str(s) => crate::matcher::write_string(s, &mut self.out),
         }
     }
 
     fn string(&mut self, text: Cow<'a, str>) {
         if self.muted == 0 {
-            crate::matcher::write_canonical_string(&text, &mut self.out);
+            crate::matcher::write_string(&text, &mut self.out);
         }
     }
 
@@ -538,7 +502,7 @@ impl<'a> Sink<'a> for &mut Canonical<'a, '_> {
                 self.out.push(b',');
             }
             self.entries.push((key, self.out.len(), 0));
-            crate::matcher::write_canonical_string(key, &mut self.out);
+            crate::matcher::write_string(key, &mut self.out);
             self.out.push(b':');
         } else {
             map.ignored = true;
@@ -1026,8 +990,24 @@ impl<'a, S: Sink<'a>> Reader<'a, S> {
     fn plain(&self, start: usize, end: usize) -> Fast<&'a str> {
         let b = self.bytes;
         let first = b[start];
-        if matches!(CLASS[usize::from(first)], INDICATOR | HASH)
-            || (matches!(first, b'-' | b'?' | b':') && (start + 1 == end || b[start + 1] == b' '))
+        if matches!(
+            first,
+            b'>' | b'&'
+                | b'*'
+                | b'!'
+                | b'%'
+                | b'@'
+                | b'`'
+                | b','
+                | b'['
+                | b']'
+                | b'{'
+                | b'}'
+                | b'|'
+                | b'\''
+                | b'"'
+                | b'#'
+        ) || (matches!(first, b'-' | b'?' | b':') && (start + 1 == end || b[start + 1] == b' '))
         {
             return Err(Unsupported);
         }
@@ -1304,33 +1284,6 @@ const WORD: [bool; 256] = {
         let b = byte as u8;
         table[byte] = b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
         byte += 1;
-    }
-    table
-};
-
-/// Byte classes for scanning scalars.
-const PLAIN: u8 = 0;
-const COLON: u8 = 1;
-const HASH: u8 = 2;
-/// A character that cannot start a plain scalar.
-const INDICATOR: u8 = 3;
-/// A control character, DEL, or the first byte of a multi-byte character.
-const OTHER: u8 = 4;
-
-const CLASS: [u8; 256] = {
-    let mut table = [OTHER; 256];
-    let mut byte = 0x20;
-    while byte < 0x7f {
-        table[byte] = PLAIN;
-        byte += 1;
-    }
-    table[b':' as usize] = COLON;
-    table[b'#' as usize] = HASH;
-    let indicators = b">&*!%@`,[]{}|'\"";
-    let mut i = 0;
-    while i < indicators.len() {
-        table[indicators[i] as usize] = INDICATOR;
-        i += 1;
     }
     table
 };
@@ -1894,27 +1847,6 @@ mod tests {
         let yaml = yaml_serde::to_string(&value).unwrap();
         let fast = parse(&yaml).unwrap_or_else(|| panic!("fell back on:\n{yaml}"));
         assert!(same(&fast, &value), "{fast:#}\n---\n{yaml}");
-    }
-
-    #[test]
-    fn json_strings_are_escaped_as_serde_json_escapes_them() {
-        let all: String = (0u8..0x80)
-            .map(char::from)
-            .chain("é✓😀\u{2028}".chars())
-            .collect();
-        for text in [
-            all.as_str(),
-            "",
-            "plain",
-            "\"",
-            "a\\b",
-            "\u{7f}",
-            "long plain text with \"a quote\" in it",
-        ] {
-            let mut out = Vec::new();
-            json_string(text, &mut out);
-            assert_eq!(out, serde_json::to_vec(text).unwrap(), "{text:?}");
-        }
     }
 
     #[test]

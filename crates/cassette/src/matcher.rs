@@ -38,7 +38,7 @@ use crate::format::{Body, Interaction, Request};
 use digest::KeyHash;
 
 mod digest;
-mod exact;
+pub(crate) mod exact;
 #[cfg(test)]
 mod props;
 mod raw;
@@ -656,7 +656,7 @@ fn parse_pointer(pointer: &str) -> Option<Vec<String>> {
 }
 
 /// Whether `segment` of a pointer selects `key`.
-fn segment_matches(segment: &str, key: &str) -> bool {
+pub(crate) fn segment_matches(segment: &str, key: &str) -> bool {
     segment == "*" || segment == key
 }
 
@@ -1068,7 +1068,7 @@ fn descend_from<'a>(
     Some(below)
 }
 
-fn write_number(n: &serde_json::Number, out: &mut Vec<u8>) {
+pub(crate) fn write_number(n: &serde_json::Number, out: &mut Vec<u8>) {
     if n.is_f64()
         && let Some(f) = n.as_f64()
         && f.fract() == 0.0
@@ -1247,7 +1247,7 @@ fn special_bytes(word: u64) -> u64 {
     (control | quote | backslash) & HIGH
 }
 
-fn write_string(s: &str, out: &mut Vec<u8>) {
+pub(crate) fn write_string(s: &str, out: &mut Vec<u8>) {
     write_string_both(s, out, &mut ());
 }
 
@@ -2099,22 +2099,6 @@ fn take(
             played: slot.members().collect(),
         })
     }
-}
-
-/// Whether a pointer's `segment` selects `key` (an object key or an array
-/// index), for the canonical writer of the fast YAML reader.
-pub(crate) fn segment_selects(segment: &str, key: &str) -> bool {
-    segment_matches(segment, key)
-}
-
-/// A number as the canonical text writes it.
-pub(crate) fn write_canonical_number(n: &serde_json::Number, out: &mut Vec<u8>) {
-    write_number(n, out);
-}
-
-/// A string as the canonical text writes it.
-pub(crate) fn write_canonical_string(s: &str, out: &mut Vec<u8>) {
-    write_string(s, out);
 }
 
 impl MatchRules {

@@ -253,23 +253,25 @@ pub fn read_recorded(path: &Path) -> Result<Vec<RecordedInteraction>> {
 
 pub(crate) fn read_text(path: &Path) -> Result<(String, String)> {
     let source = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|error| CassetteError::Io {
-        file: source.clone(),
-        error,
-    })?;
-    match String::from_utf8(bytes) {
+    match read_utf8(path) {
         Ok(text) => Ok((text, source)),
-        Err(err) => {
-            let offset = err.utf8_error().valid_up_to();
-            Err(CassetteError::Io {
-                file: source,
-                error: std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("the file is not valid UTF-8 (first bad byte at offset {offset})"),
-                ),
-            })
-        }
+        Err(error) => Err(CassetteError::Io {
+            file: source,
+            error,
+        }),
     }
+}
+
+/// Reads a file that must be UTF-8; invalid UTF-8 is an `InvalidData` error
+/// that says where the first bad byte is.
+pub(crate) fn read_utf8(path: &Path) -> std::io::Result<String> {
+    String::from_utf8(std::fs::read(path)?).map_err(|err| {
+        let offset = err.utf8_error().valid_up_to();
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("the file is not valid UTF-8 (first bad byte at offset {offset})"),
+        )
+    })
 }
 
 /// Removes the ` at line L column C` that yaml_serde puts in messages; the

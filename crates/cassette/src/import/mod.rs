@@ -299,22 +299,12 @@ pub fn parse_any(text: &str, source: &str) -> Result<Vec<RecordedInteraction>> {
 /// Reads a file as UTF-8 and returns it with the name used in errors.
 fn read_text(path: &Path) -> Result<(String, String)> {
     let source = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|error| ImportError::Io {
-        file: source.clone(),
-        error,
-    })?;
-    match String::from_utf8(bytes) {
+    match crate::store::read_utf8(path) {
         Ok(text) => Ok((text, source)),
-        Err(err) => {
-            let offset = err.utf8_error().valid_up_to();
-            Err(ImportError::Io {
-                file: source,
-                error: std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("the file is not valid UTF-8 (first bad byte at offset {offset})"),
-                ),
-            })
-        }
+        Err(error) => Err(ImportError::Io {
+            file: source,
+            error,
+        }),
     }
 }
 

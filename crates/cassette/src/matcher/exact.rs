@@ -45,7 +45,7 @@ pub(super) fn write_compact(value: &Value, out: &mut Vec<u8>) {
 
 /// A string as `serde_json` escapes it: `"` and `\` with a backslash, the
 /// controls with a short escape where JSON has one and `\u00xx` otherwise.
-pub(super) fn write_escaped(s: &str, out: &mut Vec<u8>) {
+pub(crate) fn write_escaped(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     let mut rest = s.as_bytes();
     loop {
