@@ -98,6 +98,10 @@ pub(crate) enum Slot {
     ResponseBody,
     /// `response.stream.frames[n].data`.
     Frame(usize),
+    /// `request.headers`: not needed to match a request.
+    RequestHeaders,
+    /// `response.headers`: needed when the response is first replayed.
+    ResponseHeaders,
 }
 
 /// The reader's state at the start of a mapping value, to read it again, and
@@ -116,6 +120,18 @@ struct Resume {
 /// ended.
 pub(crate) fn read_deferred(text: &str, deferred: &Deferred) -> Option<Value> {
     read_with(text, deferred, Values)
+}
+
+/// Reads headers that [`parse_deferring`] left unread ([`Slot::RequestHeaders`]
+/// and [`Slot::ResponseHeaders`]). `None` where [`read_deferred`] gives
+/// `None`, when they are not as the schema wants them, and for an empty
+/// header name (the general parser's reading then reports it).
+pub(crate) fn read_deferred_headers(text: &str, deferred: &Deferred) -> Option<HeaderList> {
+    let list = headers(Some(read_with(text, deferred, Nodes)?))?;
+    list.0
+        .iter()
+        .all(|(name, _)| !name.is_empty())
+        .then_some(list)
 }
 
 /// Writes a payload that [`parse_deferring`] left unread as JSON text,
@@ -343,6 +359,13 @@ pub(crate) fn deferred_canonical<'a>(
     out: &mut Vec<u8>,
     buffers: &mut CanonicalBuffers<'a>,
 ) -> Option<()> {
+    // The canonical text is about as long as the YAML it comes from.
+    out.reserve(
+        deferred
+            .resume
+            .skipped_to
+            .saturating_sub(deferred.resume.pos),
+    );
     let mut sink = Canonical {
         out: std::mem::take(out),
         pointers,
@@ -367,12 +390,23 @@ pub(crate) fn deferred_canonical<'a>(
 }
 
 /// The buffers of [`deferred_canonical`], kept between bodies.
-#[derive(Default)]
 pub(crate) struct CanonicalBuffers<'a> {
     stack: Vec<(usize, usize)>,
     levels: Vec<usize>,
     scratch: Vec<u8>,
     entries: Vec<(&'a str, usize, usize)>,
+}
+
+impl Default for CanonicalBuffers<'_> {
+    fn default() -> Self {
+        // Enough for the depth and width of most request bodies.
+        CanonicalBuffers {
+            stack: Vec::new(),
+            levels: Vec::with_capacity(32),
+            scratch: Vec::new(),
+            entries: Vec::with_capacity(64),
+        }
+    }
 }
 
 /// Writes canonical JSON; see [`deferred_canonical`].
@@ -678,6 +712,8 @@ impl Ctx {
             (Ctx::RequestBody(i), "json") => Some((i, Slot::RequestBody)),
             (Ctx::ResponseBody(i), "json") => Some((i, Slot::ResponseBody)),
             (Ctx::Frame(i, n), "data") => Some((i, Slot::Frame(n))),
+            (Ctx::Request(i), "headers") => Some((i, Slot::RequestHeaders)),
+            (Ctx::Response(i), "headers") => Some((i, Slot::ResponseHeaders)),
             _ => None,
         }
     }
@@ -1452,6 +1488,10 @@ fn resolve(text: &str) -> Fast<Scalar<'_>> {
         return Ok(Scalar::Null);
     };
     if first.is_ascii_alphabetic() || first == b'~' {
+        // Only words of one, four or five letters mean something else.
+        if !matches!(bytes.len(), 1 | 4 | 5) {
+            return Ok(Scalar::Str(text));
+        }
         return Ok(match text {
             "~" | "null" | "Null" | "NULL" => Scalar::Null,
             "true" | "True" | "TRUE" => Scalar::Bool(true),
@@ -1951,6 +1991,8 @@ mod tests {
                     Slot::RequestBody => &mut interaction["request"]["body"]["json"],
                     Slot::ResponseBody => &mut interaction["response"]["body"]["json"],
                     Slot::Frame(n) => &mut interaction["response"]["stream"]["frames"][n]["data"],
+                    Slot::RequestHeaders => &mut interaction["request"]["headers"],
+                    Slot::ResponseHeaders => &mut interaction["response"]["headers"],
                 };
                 assert_eq!(*slot, Value::Null);
                 *slot = value;

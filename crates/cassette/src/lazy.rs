@@ -72,9 +72,23 @@ impl Unread {
         self.fill_where(cassette, index, |_| true)
     }
 
-    /// Reads the response payloads of interaction `index` into `cassette`.
+    /// Reads the response of interaction `index` into `cassette`.
     pub(crate) fn fill_response(&mut self, cassette: &mut Cassette, index: usize) -> Result<()> {
-        self.fill_where(cassette, index, |slot| slot != Slot::RequestBody)
+        self.fill_where(cassette, index, |slot| {
+            matches!(
+                slot,
+                Slot::ResponseHeaders | Slot::ResponseBody | Slot::Frame(_)
+            )
+        })
+    }
+
+    /// Reads the response headers of interaction `index` into `cassette`.
+    pub(crate) fn fill_response_headers(
+        &mut self,
+        cassette: &mut Cassette,
+        index: usize,
+    ) -> Result<()> {
+        self.fill_where(cassette, index, |slot| slot == Slot::ResponseHeaders)
     }
 
     /// The body of interaction `index`'s response as the JSON text replay
@@ -110,9 +124,7 @@ impl Unread {
             if self.done[at] || !wanted(deferred.slot) {
                 continue;
             }
-            let placed = fastyaml::read_deferred(text, &deferred)
-                .is_some_and(|value| place(cassette, &deferred, value));
-            if !placed {
+            if !read_into(cassette, text, &deferred) {
                 return self.fall_back(cassette);
             }
             self.done[at] = true;
@@ -185,12 +197,33 @@ impl SharedText {
     }
 }
 
-/// Puts a payload read late where its placeholder is.
-fn place(cassette: &mut Cassette, deferred: &Deferred, value: serde_json::Value) -> bool {
+/// Reads a deferred part of `text` into its place in `cassette`; `false`
+/// when the fast reader cannot read it or it has no place.
+fn read_into(cassette: &mut Cassette, text: &str, deferred: &Deferred) -> bool {
     let Some(interaction) = cassette.interactions.get_mut(deferred.interaction) else {
         return false;
     };
-    let slot = match deferred.slot {
+    let headers = match deferred.slot {
+        Slot::RequestHeaders => &mut interaction.request.headers,
+        Slot::ResponseHeaders => &mut interaction.response.headers,
+        _ => {
+            return fastyaml::read_deferred(text, deferred)
+                .is_some_and(|value| place(interaction, deferred.slot, value));
+        }
+    };
+    match fastyaml::read_deferred_headers(text, deferred) {
+        Some(list) => {
+            *headers = list;
+            true
+        }
+        None => false,
+    }
+}
+
+/// Puts a JSON payload read late where its placeholder is.
+fn place(interaction: &mut Interaction, slot: Slot, value: serde_json::Value) -> bool {
+    let slot = match slot {
+        Slot::RequestHeaders | Slot::ResponseHeaders => return false,
         Slot::RequestBody => interaction.request.body.as_mut(),
         Slot::ResponseBody => interaction.response.body.as_mut(),
         Slot::Frame(n) => {
@@ -223,8 +256,7 @@ pub(crate) fn read_fast(text: &str) -> Option<Cassette> {
     let (skeleton, deferred) = fastyaml::parse_deferring(text)?;
     let mut cassette = fastyaml::cassette(skeleton)?;
     for deferred in &deferred {
-        let value = fastyaml::read_deferred(text, deferred)?;
-        if !place(&mut cassette, deferred, value) {
+        if !read_into(&mut cassette, text, deferred) {
             return None;
         }
     }
@@ -236,8 +268,8 @@ pub(crate) fn read_fast(text: &str) -> Option<Cassette> {
 /// # Errors
 ///
 /// Every error of [`crate::load`].
-pub(crate) fn load(path: &std::path::Path, rules: &MatchRules) -> Result<Loaded> {
-    let (contents, source) = crate::store::read_text(path)?;
+pub(crate) fn load(path: &std::path::Path, source: &str, rules: &MatchRules) -> Result<Loaded> {
+    let contents = crate::store::read_named(path, source)?;
     let start = if contents.starts_with('\u{feff}') {
         '\u{feff}'.len_utf8()
     } else {
@@ -248,11 +280,11 @@ pub(crate) fn load(path: &std::path::Path, rules: &MatchRules) -> Result<Loaded>
         start,
     };
     let text = shared.as_str();
-    if let Some(loaded) = deferring(text, &source, rules, || shared.clone())? {
+    if let Some(loaded) = deferring(text, source, rules, || shared.clone())? {
         return Ok(loaded);
     }
     Ok(Loaded {
-        cassette: crate::store::parse(text, &source)?,
+        cassette: crate::store::parse(text, source)?,
         keys: None,
         unread: Unread::default(),
     })
@@ -583,7 +615,7 @@ mod tests {
     fn a_payload_outside_the_subset_is_read_by_the_general_parser() {
         let text = format!("{HEAD}        answer: {{b: [1, 2]}}\n");
         let path = write_temp("flow.yaml", &text);
-        let mut loaded = load(&path, &MatchRules::new()).unwrap();
+        let mut loaded = load(&path, &path.display().to_string(), &MatchRules::new()).unwrap();
         assert!(loaded.keys.is_some(), "the structure took the fast path");
         loaded.unread.fill(&mut loaded.cassette, 0).unwrap();
         assert_eq!(loaded.cassette, crate::store::load(&path).unwrap());
@@ -599,7 +631,7 @@ mod tests {
     fn a_syntax_error_in_a_payload_is_reported_with_its_line() {
         let text = format!("{HEAD}        answer: [unclosed\n        more: 1\n");
         let path = write_temp("broken.yaml", &text);
-        let mut loaded = load(&path, &MatchRules::new()).unwrap();
+        let mut loaded = load(&path, &path.display().to_string(), &MatchRules::new()).unwrap();
         match loaded.unread.fill(&mut loaded.cassette, 0) {
             Err(CassetteError::Syntax { file, line, .. }) => {
                 assert!(file.ends_with("broken.yaml"), "{file}");
@@ -628,8 +660,63 @@ mod tests {
         ] {
             let path = write_temp(name, text);
             assert!(crate::store::load(&path).is_err(), "{name}");
-            assert!(load(&path, &MatchRules::new()).is_err(), "{name}");
+            assert!(
+                load(&path, &path.display().to_string(), &MatchRules::new()).is_err(),
+                "{name}"
+            );
         }
+    }
+
+    /// Headers are read when first needed; what is wrong in them is then
+    /// reported as the general parser reports it, with the file and line.
+    #[test]
+    fn bad_headers_are_reported_when_first_read() {
+        for (name, headers) in [
+            ("twice.yaml", "      a: x\n      A: y\n"),
+            ("empty-name.yaml", "      '': x\n"),
+            ("nested.yaml", "      a:\n        b: c\n"),
+        ] {
+            let text = format!(
+                "llmvcr: 1\ninteractions:\n- request:\n    method: POST\n    url: https://h/v1\n    body:\n      json:\n        a: 1\n  response:\n    status: 200\n    headers:\n{headers}"
+            );
+            let path = write_temp(name, &text);
+            let eager = crate::store::load(&path);
+            assert!(
+                matches!(eager, Err(CassetteError::Schema { line: Some(_), .. })),
+                "{name}: {eager:?}"
+            );
+            let mut loaded = load(&path, &path.display().to_string(), &MatchRules::new()).unwrap();
+            assert!(loaded.keys.is_some(), "{name}");
+            match loaded.unread.fill_response_headers(&mut loaded.cassette, 0) {
+                Err(CassetteError::Schema { file, line, .. }) => {
+                    assert!(file.ends_with(name), "{file}");
+                    assert!(line.is_some(), "{name}");
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+    }
+
+    /// Deferred headers read to what the general parser reads, in order,
+    /// with repeated values.
+    #[test]
+    fn headers_are_read_when_first_needed() {
+        let text = "llmvcr: 1\ninteractions:\n- request:\n    method: POST\n    url: https://h/v1\n    headers:\n      content-type: application/json\n    body:\n      json:\n        a: 1\n  response:\n    status: 200\n    headers:\n      set-cookie:\n      - a=<REDACTED>\n      - b=<REDACTED>\n      x-n: 3\n      x-empty: {}\n".replace("      x-empty: {}\n", "      x-t: true\n    body:\n      text: hi\n");
+        let path = write_temp("headers.yaml", &text);
+        let mut loaded = load(&path, &path.display().to_string(), &MatchRules::new()).unwrap();
+        assert!(loaded.cassette.interactions[0].response.headers.is_empty());
+        loaded
+            .unread
+            .fill_response_headers(&mut loaded.cassette, 0)
+            .unwrap();
+        let eager = crate::store::load(&path).unwrap();
+        assert_eq!(
+            loaded.cassette.interactions[0].response.headers,
+            eager.interactions[0].response.headers
+        );
+        assert!(loaded.cassette.interactions[0].request.headers.is_empty());
+        loaded.unread.fill_all(&mut loaded.cassette).unwrap();
+        assert_eq!(loaded.cassette, eager);
     }
 
     #[test]
@@ -688,7 +775,7 @@ mod tests {
         let path = dir.join("long.yaml");
         std::fs::write(&path, &text).unwrap();
         let rules = MatchRules::new().with_ignored_pointer("/model");
-        let mut loaded = load(&path, &rules).unwrap();
+        let mut loaded = load(&path, &path.display().to_string(), &rules).unwrap();
         let keys: Vec<RequestKey> = loaded.keys.take().unwrap().iter().map(|k| k.0).collect();
         let expected: Vec<RequestKey> = all
             .interactions
@@ -725,7 +812,7 @@ mod tests {
                 }
                 seen += 1;
                 let eager = crate::store::load(&path).unwrap();
-                let mut loaded = load(&path, &rules).unwrap();
+                let mut loaded = load(&path, &path.display().to_string(), &rules).unwrap();
                 let keys = loaded.keys.take().expect("took the fast path");
                 let expected: Vec<RequestKey> = eager
                     .interactions

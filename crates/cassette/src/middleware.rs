@@ -193,7 +193,8 @@ pub struct CassetteBuilder {
     path: PathBuf,
     mode: Option<Mode>,
     rules: MatchRules,
-    secret_rules: SecretRules,
+    /// `None`: [`SecretRules::generic`].
+    secret_rules: Option<SecretRules>,
     redactor: Option<Redactor>,
     speed: ReplaySpeed,
     env: Option<Env>,
@@ -217,7 +218,7 @@ impl CassetteBuilder {
     /// [`SecretRules::generic`]. Query parameters listed here are also left out of
     /// the match.
     pub fn secret_rules(mut self, rules: SecretRules) -> CassetteBuilder {
-        self.secret_rules = rules;
+        self.secret_rules = Some(rules);
         self
     }
 
@@ -257,8 +258,14 @@ impl CassetteBuilder {
             (None, Some(text)) if !text.trim().is_empty() => text.parse()?,
             (None, _) => Mode::Replay,
         };
-        let name = self.path.display().to_string();
-        let exists = self.cassette.is_some() || self.path.exists();
+        let name = crate::store::display_name(&self.path);
+        // Replay reads the file without asking first whether it exists: a
+        // missing file replays as an empty cassette.
+        let exists = match (&self.cassette, mode) {
+            (Some(_), _) => true,
+            (None, Mode::Replay | Mode::NewEpisodes) => false,
+            (None, _) => self.path.exists(),
+        };
         let effective = match mode {
             Mode::Once if exists => Effective::Replay,
             Mode::Once | Mode::Record => Effective::Record,
@@ -272,8 +279,12 @@ impl CassetteBuilder {
                 mode,
             });
         }
+        let secret_rules = self
+            .secret_rules
+            .as_ref()
+            .unwrap_or_else(|| SecretRules::generic_shared());
         let mut rules = self.rules;
-        for param in &self.secret_rules.query_params {
+        for param in &secret_rules.query_params {
             if !rules
                 .drop_query_params
                 .iter()
@@ -282,12 +293,22 @@ impl CassetteBuilder {
                 rules.drop_query_params.push(param.clone());
             }
         }
-        let loaded = match (effective, self.cassette) {
-            (Effective::Replay | Effective::NewEpisodes, Some(cassette)) => Loaded::whole(cassette),
-            (Effective::Replay | Effective::NewEpisodes, None) if exists => {
-                crate::lazy::load(&self.path, &rules)?
+        let (loaded, exists) = match (effective, self.cassette) {
+            (Effective::Replay | Effective::NewEpisodes, Some(cassette)) => {
+                (Loaded::whole(cassette), true)
             }
-            _ => Loaded::whole(Cassette::default()),
+            (Effective::Replay | Effective::NewEpisodes, None) => {
+                match crate::lazy::load(&self.path, &name, &rules) {
+                    Ok(loaded) => (loaded, true),
+                    Err(CassetteError::Io { error, .. })
+                        if error.kind() == std::io::ErrorKind::NotFound =>
+                    {
+                        (Loaded::whole(Cassette::default()), false)
+                    }
+                    Err(error) => return Err(error.into()),
+                }
+            }
+            _ => (Loaded::whole(Cassette::default()), exists),
         };
         let Loaded {
             cassette,
@@ -296,8 +317,8 @@ impl CassetteBuilder {
         } = loaded;
         let redactor = self
             .redactor
-            .unwrap_or_else(|| Redactor::from_env(&self.secret_rules));
-        let scanner = Scanner::new(&self.secret_rules, &redactor);
+            .unwrap_or_else(|| Redactor::from_env(secret_rules));
+        let scanner = Scanner::new(secret_rules, &redactor);
         let redacts_values = redactor.variable_names().next().is_some();
         let index = match keys {
             Some(keys) => Index::with_keys(rules.clone(), keys),
@@ -401,7 +422,7 @@ impl CassetteMiddleware {
             path: path.into(),
             mode: None,
             rules: MatchRules::default(),
-            secret_rules: SecretRules::generic(),
+            secret_rules: None,
             redactor: None,
             speed: ReplaySpeed::default(),
             env: None,
@@ -593,6 +614,10 @@ impl Inner {
                     let body = state.unread.response_json(index);
                     if body.is_none() {
                         state.unread.fill_response(&mut state.cassette, index)?;
+                    } else {
+                        state
+                            .unread
+                            .fill_response_headers(&mut state.cassette, index)?;
                     }
                     let interaction = state.cassette.interactions.get(index).ok_or_else(|| {
                         MiddlewareError::InvalidRecording {

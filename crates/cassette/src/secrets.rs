@@ -77,6 +77,12 @@ impl SecretRules {
         }
     }
 
+    /// [`SecretRules::generic`], built once.
+    pub(crate) fn generic_shared() -> &'static SecretRules {
+        static GENERIC: std::sync::OnceLock<SecretRules> = std::sync::OnceLock::new();
+        GENERIC.get_or_init(SecretRules::generic)
+    }
+
     /// Both sets of rules, without duplicates.
     #[must_use]
     pub fn merge(mut self, other: SecretRules) -> SecretRules {

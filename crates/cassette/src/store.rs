@@ -252,11 +252,24 @@ pub fn read_recorded(path: &Path) -> Result<Vec<RecordedInteraction>> {
 }
 
 pub(crate) fn read_text(path: &Path) -> Result<(String, String)> {
-    let source = path.display().to_string();
+    let source = display_name(path);
+    read_named(path, &source).map(|text| (text, source))
+}
+
+/// How `path` is named in errors.
+pub(crate) fn display_name(path: &Path) -> String {
+    match path.to_str() {
+        Some(name) => name.to_owned(),
+        None => path.display().to_string(),
+    }
+}
+
+/// Reads the text of a cassette that errors call `source`.
+pub(crate) fn read_named(path: &Path, source: &str) -> Result<String> {
     match read_utf8(path) {
-        Ok(text) => Ok((text, source)),
+        Ok(text) => Ok(text),
         Err(error) => Err(CassetteError::Io {
-            file: source,
+            file: source.to_owned(),
             error,
         }),
     }
