@@ -20,7 +20,8 @@
 //!   threads; reqwest-vcr: JSON parse).
 //! - `load_and_replay_all/<n>`: loading, then replaying every interaction once,
 //!   in recorded order: what a test that uses its whole cassette pays, payloads
-//!   read late included.
+//!   read late included. One `reqwest::Client` is shared by the iterations, as
+//!   its construction (root certificates) would dwarf both.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -238,6 +239,12 @@ fn client(m: impl Middleware) -> ClientWithMiddleware {
     ClientBuilder::new(reqwest::Client::new()).with(m).build()
 }
 
+/// A client over `http`: building a `reqwest::Client` loads the system's
+/// root certificates (milliseconds), which no replay needs to repeat.
+fn client_over(http: &reqwest::Client, m: impl Middleware) -> ClientWithMiddleware {
+    ClientBuilder::new(http.clone()).with(m).build()
+}
+
 async fn ask(client: &ClientWithMiddleware, url: &str, body: &Bytes) -> Bytes {
     let response = client
         .post(url)
@@ -398,6 +405,7 @@ fn replay(c: &mut Criterion) {
                 )
             })
             .collect();
+        let http = reqwest::Client::new();
         let mut g = c.benchmark_group(format!("load_and_replay_all/{n}"));
         g.measurement_time(Duration::from_secs(3))
             .warm_up_time(Duration::from_secs(1));
@@ -406,7 +414,7 @@ fn replay(c: &mut Criterion) {
         }
         g.bench_function("llmvcr", |b| {
             b.iter(|| {
-                let client = client(llmvcr_middleware(&yaml_path));
+                let client = client_over(&http, llmvcr_middleware(&yaml_path));
                 for (url, body) in &all {
                     rt.block_on(ask(&client, url, body));
                 }
@@ -414,7 +422,7 @@ fn replay(c: &mut Criterion) {
         });
         g.bench_function("reqwest-vcr", |b| {
             b.iter(|| {
-                let client = client(vcr_middleware(&json_path));
+                let client = client_over(&http, vcr_middleware(&json_path));
                 for (url, body) in &all {
                     rt.block_on(ask(&client, url, body));
                 }

@@ -174,6 +174,7 @@ impl<'a> Sink<'a> for &mut JsonText<'a> {
                 // Writing to a `Vec` cannot fail.
                 let _ = serde_json::to_writer(&mut self.out, &n);
             }
+            Scalar::Float(f) => self.out.extend_from_slice(f.text.as_bytes()),
             Scalar::Str(s) => crate::matcher::exact::write_escaped(s, &mut self.out),
         }
     }
@@ -296,6 +297,7 @@ impl<'a> Sink<'a> for Values {
             Scalar::Null => Value::Null,
             Scalar::Bool(b) => Value::Bool(b),
             Scalar::Number(n) => Value::Number(n),
+            Scalar::Float(f) => Value::Number(f.number()),
             Scalar::Str(s) => Value::String(s.to_owned()),
         }
     }
@@ -501,6 +503,7 @@ impl<'a> Sink<'a> for &mut Canonical<'a, '_> {
             Scalar::Bool(true) => self.out.extend_from_slice(b"true"),
             Scalar::Bool(false) => self.out.extend_from_slice(b"false"),
             Scalar::Number(n) => crate::matcher::write_number(&n, &mut self.out),
+            Scalar::Float(f) => f.write_canonical(&mut self.out),
             Scalar::Str(s) => crate::matcher::write_string(s, &mut self.out),
         }
     }
@@ -747,7 +750,94 @@ enum Scalar<'a> {
     Null,
     Bool(bool),
     Number(Number),
+    /// A float written as JSON writes it; see [`short_float`].
+    Float(ShortFloat<'a>),
     Str(&'a str),
+}
+
+/// A decimal float whose text is exactly what `serde_json` writes for the
+/// `f64` it reads to, found without reading it: see [`short_float`].
+#[derive(Clone, Copy)]
+struct ShortFloat<'a> {
+    text: &'a str,
+    /// Where the `.` is.
+    dot: usize,
+    /// Whether the fraction is `0` (an integral float, `2.0`).
+    integral: bool,
+}
+
+impl ShortFloat<'_> {
+    fn number(self) -> Number {
+        // The text is a finite decimal: it parses, to a finite `f64`.
+        self.text
+            .parse::<f64>()
+            .ok()
+            .and_then(Number::from_f64)
+            .unwrap_or_else(|| Number::from(0))
+    }
+
+    /// Writes the number as the matcher writes it: an integral float as
+    /// the integer, anything else as JSON does.
+    fn write_canonical(self, out: &mut Vec<u8>) {
+        if self.integral {
+            let int = &self.text[..self.dot];
+            match int {
+                "-0" => out.push(b'0'),
+                _ => out.extend_from_slice(int.as_bytes()),
+            }
+        } else {
+            out.extend_from_slice(self.text.as_bytes());
+        }
+    }
+}
+
+/// `text` as a [`ShortFloat`] when it is `-?(0|[1-9][0-9]*)\.[0-9]+` with at
+/// most 15 significant digits, no trailing zero in the fraction (unless the
+/// fraction is `0`), and in the range JSON writes without an exponent.
+///
+/// Such a text is what `serde_json` writes for its `f64`: two decimals of at
+/// most 15 significant digits never read to the same `f64`, so the shortest
+/// digits that read back to it are the text's own, and the layout (plain
+/// decimal from 1e-5 up to below 1e16, `.0` for integers) is JSON's. The
+/// tests hold this against `serde_json` on random texts and values.
+fn short_float(text: &str) -> Option<ShortFloat<'_>> {
+    let bytes = text.as_bytes();
+    let negative = bytes.first() == Some(&b'-');
+    let digits = &bytes[usize::from(negative)..];
+    let dot = digits.iter().position(|&b| b == b'.')?;
+    let (int, fraction) = (&digits[..dot], &digits[dot + 1..]);
+    if int.is_empty()
+        || fraction.is_empty()
+        || !int.iter().all(u8::is_ascii_digit)
+        || !fraction.iter().all(u8::is_ascii_digit)
+        || (int.len() > 1 && int[0] == b'0')
+    {
+        return None;
+    }
+    let integral = fraction == b"0";
+    if !integral && fraction.last() == Some(&b'0') {
+        return None;
+    }
+    let significant = if int == b"0" {
+        let zeros = fraction.iter().take_while(|&&b| b == b'0').count();
+        // Below 1e-5 JSON writes an exponent.
+        if !integral && zeros > 4 {
+            return None;
+        }
+        fraction.len() - zeros
+    } else if integral {
+        int.len() - int.iter().rev().take_while(|&&b| b == b'0').count()
+    } else {
+        int.len() + fraction.len()
+    };
+    if significant > 15 || int.len() > 15 {
+        return None;
+    }
+    Some(ShortFloat {
+        text,
+        dot: usize::from(negative) + dot,
+        integral,
+    })
 }
 
 impl<'a, S: Sink<'a>> Reader<'a, S> {
@@ -1014,7 +1104,18 @@ impl<'a, S: Sink<'a>> Reader<'a, S> {
                 }
                 _ => Err(Unsupported),
             },
-            _ => {
+            first => {
+                // A number (digits, `.` and `-` only) is a plain scalar with
+                // nothing to check.
+                if first.is_ascii_digit() || first == b'-' {
+                    let mut at = start + 1;
+                    while at < end && matches!(b[at], b'0'..=b'9' | b'.' | b'-') {
+                        at += 1;
+                    }
+                    if (first != b'-' || at > start + 1) && b[at..end].iter().all(|&c| c == b' ') {
+                        return Ok(self.sink.scalar(resolve(&self.text[start..at])?));
+                    }
+                }
                 let scalar = resolve(self.plain(start, end)?)?;
                 Ok(self.sink.scalar(scalar))
             }
@@ -1502,6 +1603,10 @@ fn resolve(text: &str) -> Fast<Scalar<'_>> {
     if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
         return Ok(Scalar::Str(text));
     }
+    // The common float, taken as written.
+    if let Some(float) = short_float(text) {
+        return Ok(Scalar::Float(float));
+    }
     if let Some(rest) = text.strip_prefix('+') {
         // `+1` and `+.5` are the numbers `1` and `.5`; `+`, `+x`, `+true` and
         // `+-1` are strings.
@@ -1510,6 +1615,7 @@ fn resolve(text: &str) -> Fast<Scalar<'_>> {
         }
         return match resolve(rest)? {
             Scalar::Number(n) => Ok(Scalar::Number(n)),
+            Scalar::Float(f) => Ok(Scalar::Float(f)),
             _ => Ok(Scalar::Str(text)),
         };
     }
@@ -1576,6 +1682,7 @@ impl<'a> Sink<'a> for Nodes {
             Scalar::Null => Node::Null,
             Scalar::Bool(b) => Node::Bool(b),
             Scalar::Number(n) => Node::Number(n),
+            Scalar::Float(f) => Node::Number(f.number()),
             Scalar::Str(s) => Node::Str(Cow::Borrowed(s)),
         }
     }
@@ -2124,6 +2231,92 @@ mod tests {
                     .prop_map(|entries| Value::Object(entries.into_iter().collect())),
             ]
         })
+    }
+
+    /// Checks a text [`short_float`] accepts against what `serde_json` and
+    /// the matcher write for its value.
+    fn check_short_float(text: &str) -> Result<bool, TestCaseError> {
+        let Some(float) = short_float(text) else {
+            return Ok(false);
+        };
+        let value: f64 = text.parse().unwrap();
+        prop_assert_eq!(serde_json::to_string(&value).unwrap(), text);
+        let number = Number::from_f64(value).unwrap();
+        let mut canonical = Vec::new();
+        crate::matcher::write_number(&number, &mut canonical);
+        let mut short = Vec::new();
+        float.write_canonical(&mut short);
+        prop_assert_eq!(
+            String::from_utf8(short).unwrap(),
+            String::from_utf8(canonical).unwrap()
+        );
+        prop_assert_eq!(float.number(), number);
+        Ok(true)
+    }
+
+    #[test]
+    fn short_floats_at_the_edges() {
+        for (text, short) in [
+            ("0.5", true),
+            ("-0.0", true),
+            ("0.0", true),
+            ("2.0", true),
+            ("-17.25", true),
+            ("0.00001", true),
+            ("0.000012345", true),
+            ("0.000001", false),
+            ("123456789012345.0", true),
+            ("123456789012345.6", false),
+            ("1234567890123456.0", false),
+            ("100000000000000.0", true),
+            ("0.123456789012345", true),
+            ("0.1234567890123456", false),
+            ("1.50", false),
+            ("01.5", false),
+            ("1.", false),
+            (".5", false),
+            ("1e5", false),
+            ("1.5e5", false),
+            ("-", false),
+        ] {
+            assert_eq!(check_short_float(text).unwrap(), short, "{text}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// A decimal text taken as written is exactly what JSON writes.
+        #[test]
+        fn short_floats_are_what_json_writes(
+            text in "-?(0|[1-9][0-9]{0,16})\\.[0-9]{1,18}",
+        ) {
+            check_short_float(&text)?;
+        }
+
+        /// What JSON writes for a float is mostly taken as written.
+        #[test]
+        fn json_floats_are_short_floats(
+            mantissa in -1.0e6f64..1.0e6,
+            scale in -8i32..12,
+        ) {
+            let value = mantissa * 10f64.powi(scale);
+            let text = serde_json::to_string(&value).unwrap();
+            check_short_float(&text)?;
+            let rounded = format!("{value:.6}");
+            check_short_float(rounded.trim_end_matches('0'))?;
+        }
+
+        /// Embedding-like values: the common case is taken.
+        #[test]
+        fn small_json_floats_are_short_floats(value in -0.2f32..0.2) {
+            let text = serde_json::to_string(&f64::from(value)).unwrap();
+            let f32_text = serde_json::to_string(&value).unwrap();
+            check_short_float(&text)?;
+            if f64::from(value).abs() >= 1e-5 {
+                prop_assert!(check_short_float(&f32_text)?, "{}", f32_text);
+            }
+        }
     }
 
     proptest! {
