@@ -804,14 +804,32 @@ fn short_float(text: &str) -> Option<ShortFloat<'_>> {
     let bytes = text.as_bytes();
     let negative = bytes.first() == Some(&b'-');
     let digits = &bytes[usize::from(negative)..];
-    let dot = digits.iter().position(|&b| b == b'.')?;
-    let (int, fraction) = (&digits[..dot], &digits[dot + 1..]);
-    if int.is_empty()
-        || fraction.is_empty()
-        || !int.iter().all(u8::is_ascii_digit)
-        || !fraction.iter().all(u8::is_ascii_digit)
-        || (int.len() > 1 && int[0] == b'0')
-    {
+    let mut dot = None;
+    for (at, &b) in digits.iter().enumerate() {
+        if b == b'.' && dot.is_none() {
+            dot = Some(at);
+        } else if !b.is_ascii_digit() {
+            return None;
+        }
+    }
+    let dot = dot?;
+    short_float_parts(
+        text,
+        usize::from(negative) + dot,
+        &digits[..dot],
+        &digits[dot + 1..],
+    )
+}
+
+/// [`short_float`] for a `text` known to be `-?[0-9]*\.[0-9]*` whose `.` is
+/// at `dot`, between the digits `int` and `fraction`.
+fn short_float_parts<'a>(
+    text: &'a str,
+    dot: usize,
+    int: &[u8],
+    fraction: &[u8],
+) -> Option<ShortFloat<'a>> {
+    if int.is_empty() || fraction.is_empty() || (int.len() > 1 && int[0] == b'0') {
         return None;
     }
     let integral = fraction == b"0";
@@ -835,7 +853,7 @@ fn short_float(text: &str) -> Option<ShortFloat<'_>> {
     }
     Some(ShortFloat {
         text,
-        dot: usize::from(negative) + dot,
+        dot,
         integral,
     })
 }
@@ -1032,6 +1050,9 @@ impl<'a, S: Sink<'a>> Reader<'a, S> {
                 };
                 if self.is_dash(start, line.end) {
                     self.seq(rest, item_ctx)?
+                } else if let Some(number) = self.number(start, line.end) {
+                    // A list of numbers (an embedding) need not look for keys.
+                    self.sink.scalar(number?)
                 } else if let Some(key) = self.key_at(start, line.end)? {
                     self.map(rest, key, item_ctx)?
                 } else {
@@ -1104,22 +1125,48 @@ impl<'a, S: Sink<'a>> Reader<'a, S> {
                 }
                 _ => Err(Unsupported),
             },
-            first => {
-                // A number (digits, `.` and `-` only) is a plain scalar with
-                // nothing to check.
-                if first.is_ascii_digit() || first == b'-' {
-                    let mut at = start + 1;
-                    while at < end && matches!(b[at], b'0'..=b'9' | b'.' | b'-') {
-                        at += 1;
-                    }
-                    if (first != b'-' || at > start + 1) && b[at..end].iter().all(|&c| c == b' ') {
-                        return Ok(self.sink.scalar(resolve(&self.text[start..at])?));
-                    }
-                }
-                let scalar = resolve(self.plain(start, end)?)?;
+            _ => {
+                let scalar = match self.number(start, end) {
+                    Some(number) => number?,
+                    None => resolve(self.plain(start, end)?)?,
+                };
                 Ok(self.sink.scalar(scalar))
             }
         }
+    }
+
+    /// A number filling the rest of the line from `start`: digits, `.` and
+    /// `-` only, then spaces. Such a plain scalar has nothing a plain scalar
+    /// must be checked for, so it is resolved at once; `None` for anything
+    /// else.
+    fn number(&self, start: usize, end: usize) -> Option<Fast<Scalar<'a>>> {
+        let b = self.bytes;
+        let negative = b[start] == b'-';
+        let int = start + usize::from(negative);
+        let mut at = int;
+        while at < end && b[at].is_ascii_digit() {
+            at += 1;
+        }
+        if at == int {
+            return None;
+        }
+        let dot = at;
+        if at < end && b[at] == b'.' {
+            at += 1;
+            while at < end && b[at].is_ascii_digit() {
+                at += 1;
+            }
+        }
+        if !b[at..end].iter().all(|&c| c == b' ') {
+            return None;
+        }
+        let text = &self.text[start..at];
+        if dot < at
+            && let Some(float) = short_float_parts(text, dot - start, &b[int..dot], &b[dot + 1..at])
+        {
+            return Some(Ok(Scalar::Float(float)));
+        }
+        Some(resolve(text))
     }
 
     /// A plain scalar from `start` to the end of the line: no indicator at
@@ -2352,6 +2399,8 @@ mod tests {
             "a", "b", ":", ": ", " ", "  ", "\n", "- ", "-", "'", "''", "\"", "\\", "\\n", "|",
             "|-", "|+", "|2", "#", "1", "-1", "0.5", "{}", "[]", "~", "null", "true", "\t", "\r",
             "é", "# c\n", "x: y\n", "  - ", "\n  ", "\n    ", "k:\n", "- k: v\n",
+            ".", "0", "00", "-0.0", "1.50", "2.0", "0.00001", "1e5", "123456789012345678",
+            "99999999999999999999", "0.1234567890123456",
         ]), 0..24)) {
             let text: String = parts.concat();
             prop_assert!(agrees(&text), "{text:?}: {:?} vs {:?}", parse(&text), general(&text));

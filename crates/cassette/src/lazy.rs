@@ -2,11 +2,12 @@
 //!
 //! Replay needs, up front, only the match key of every recorded request;
 //! the JSON payloads (request bodies, response bodies, stream frames) are
-//! most of a cassette. [`load`] reads the cassette's own structure with the
-//! fast reader, skips each payload by its indentation, and computes the
+//! most of a cassette, and headers are not in the key. [`load`] reads the
+//! cassette's own structure with the fast reader, skips each payload and
+//! header list by its indentation, and computes the
 //! request keys from the request bodies written straight to JSON text,
-//! without building JSON values. The payloads are read into the cassette
-//! when something needs them: a response when it is first replayed, every
+//! without building JSON values. The payloads and headers are read into the
+//! cassette when something needs them: a response when it is first replayed, every
 //! payload when a request misses (to explain the miss), when a custom
 //! matcher is set (it sees whole interactions), when the cassette is copied
 //! out or appended to.

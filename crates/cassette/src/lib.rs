@@ -275,13 +275,14 @@
 //!
 //! A replaying middleware reads its file lazily: the cassette's structure and
 //! every request's match key when it is built (computed from the YAML text,
-//! without building the request bodies), each JSON payload when first needed
-//! (a response when it is replayed; everything on a miss, with a custom
-//! matcher, or when the cassette is copied out or appended to). Files written
-//! by llmvcr take a fast reader for the YAML subset it writes; anything else
-//! is read by a general YAML parser. A payload with a syntax error that the
-//! fast reader skipped is reported, with file and line, when first needed;
-//! [`load`] and `llmvcr cassette lint` read everything up front.
+//! without building the request bodies), each JSON payload and header list
+//! when first needed (a response when it is replayed; everything on a miss,
+//! with a custom matcher, or when the cassette is copied out or appended to).
+//! Files written by llmvcr take a fast reader for the YAML subset it writes;
+//! anything else is read by a general YAML parser. A syntax error in a payload
+//! or header list that the fast reader skipped is reported, with file and
+//! line, when first needed; [`load`] and `llmvcr cassette lint` read
+//! everything up front.
 //!
 //! # Importing recordings
 //!
