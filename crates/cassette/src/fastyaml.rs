@@ -434,6 +434,8 @@ struct Canonical<'a, 'p> {
 struct CanonObject {
     /// Whether the whole object is inside an ignored field.
     muted: bool,
+    /// Whether its keys came in strictly increasing order so far.
+    sorted: bool,
     /// Where its entries start in the output.
     start: usize,
     /// Where its entries start in [`Canonical::entries`].
@@ -454,6 +456,9 @@ impl Canonical<'_, '_> {
     /// Opens the level below `segment`, unless a pointer ends there (the
     /// field is ignored): then `false`.
     fn descend(&mut self, segment: &str) -> bool {
+        if self.pointers.is_empty() {
+            return true;
+        }
         let start = self.levels.last().copied().unwrap_or(0);
         let below = self.stack.len();
         for at in start..below {
@@ -478,6 +483,9 @@ impl Canonical<'_, '_> {
 
     /// Closes the level [`Canonical::descend`] opened.
     fn ascend(&mut self) {
+        if self.pointers.is_empty() {
+            return;
+        }
         if let Some(start) = self.levels.pop() {
             self.stack.truncate(start);
         }
@@ -521,6 +529,7 @@ impl<'a> Sink<'a> for &mut Canonical<'a, '_> {
         }
         CanonObject {
             muted,
+            sorted: true,
             start: self.out.len(),
             first_entry: self.entries.len(),
             ignored: false,
@@ -536,6 +545,9 @@ impl<'a> Sink<'a> for &mut Canonical<'a, '_> {
         };
         if self.descend(key) {
             if self.entries.len() > map.first_entry {
+                if map.sorted && self.entries.last().is_some_and(|last| last.0 >= key) {
+                    map.sorted = false;
+                }
                 self.out.push(b',');
             }
             self.entries.push((key, self.out.len(), 0));
@@ -571,8 +583,7 @@ impl<'a> Sink<'a> for &mut Canonical<'a, '_> {
         }
         let entries = &mut self.entries[map.first_entry..];
         // Written in key order already (the common case): nothing to move.
-        let sorted = entries.windows(2).all(|pair| pair[0].0 < pair[1].0);
-        if !sorted {
+        if !map.sorted {
             // Sorted by key; of repeated keys the last, as a JSON value keeps.
             entries.sort_by(|a, b| a.0.cmp(b.0));
             self.scratch.clear();
@@ -612,7 +623,9 @@ impl<'a> Sink<'a> for &mut Canonical<'a, '_> {
         if seq.muted {
             return;
         }
-        let kept = if self.no_pointers() {
+        let kept = if self.pointers.is_empty() {
+            true
+        } else if self.no_pointers() {
             self.levels.push(self.stack.len());
             true
         } else {
@@ -1052,7 +1065,32 @@ impl<'a, S: Sink<'a>> Reader<'a, S> {
                     self.seq(rest, item_ctx)?
                 } else if let Some(number) = self.number(start, line.end) {
                     // A list of numbers (an embedding) need not look for keys.
-                    self.sink.scalar(number?)
+                    let item = self.sink.scalar(number?);
+                    self.sink.push(&mut items, item);
+                    index += 1;
+                    // The next items are read while each line is exactly a
+                    // dash and a number at this indent.
+                    while let Some((start, end, next)) = self.number_item(indent) {
+                        let Some(number) = self.number(start, end) else {
+                            break;
+                        };
+                        self.sink.item(&mut items);
+                        let item = self.sink.scalar(number?);
+                        self.sink.push(&mut items, item);
+                        index += 1;
+                        self.pos = next;
+                    }
+                    match self.peek()? {
+                        Some(next)
+                            if next.indent == indent && self.is_dash(next.content, next.end) =>
+                        {
+                            self.pos = next.next;
+                            line = next;
+                            continue;
+                        }
+                        Some(next) if next.indent > indent => return Err(Unsupported),
+                        _ => return Ok(self.sink.close_seq(items)),
+                    }
                 } else if let Some(key) = self.key_at(start, line.end)? {
                     self.map(rest, key, item_ctx)?
                 } else {
@@ -1133,6 +1171,25 @@ impl<'a, S: Sink<'a>> Reader<'a, S> {
                 Ok(self.sink.scalar(scalar))
             }
         }
+    }
+
+    /// Where the number of the line at [`Reader::pos`] starts and ends, and
+    /// where the next line starts, when the line is `indent` spaces, `- ` and
+    /// something that starts like a number.
+    fn number_item(&self, indent: usize) -> Option<(usize, usize, usize)> {
+        let b = self.bytes;
+        let at = self.pos;
+        let start = at + indent + 2;
+        if start >= b.len()
+            || !b[at..at + indent].iter().all(|&c| c == b' ')
+            || b[at + indent] != b'-'
+            || b[at + indent + 1] != b' '
+            || !(b[start].is_ascii_digit() || b[start] == b'-')
+        {
+            return None;
+        }
+        let end = start + find_newline(&b[start..]);
+        Some((start, end, (end + 1).min(b.len())))
     }
 
     /// A number filling the rest of the line from `start`: digits, `.` and

@@ -476,9 +476,7 @@ fn with_keys(
                     if prefixes.len() == 32 {
                         prefixes.clear();
                     }
-                    let prefix = url::Url::parse(&request.url)
-                        .ok()
-                        .map(|url| rules.json_body_prefix(&request.method, &url));
+                    let prefix = rules.json_body_prefix(&request.method, &request.url);
                     prefixes.push((&request.method, &request.url, prefix));
                     prefixes.len() - 1
                 }
