@@ -458,8 +458,7 @@ fn with_keys(
         let mut buffers = fastyaml::CanonicalBuffers::default();
         // Recordings mostly share a few endpoints: the start of the canonical
         // text and the ignored pointers are worked out once for each.
-        type Prefix = Option<(Vec<u8>, Option<Vec<Vec<String>>>)>;
-        let mut prefixes: Vec<(&str, &str, Prefix)> = Vec::new();
+        let mut prefixes: Vec<(&str, &str, Option<crate::matcher::BodyPrefix>)> = Vec::new();
         for body in deferred.iter().filter(|d| d.slot == Slot::RequestBody) {
             let Some(index) = body.interaction.checked_sub(first) else {
                 continue;

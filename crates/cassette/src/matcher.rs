@@ -711,6 +711,11 @@ impl NormalUrl {
     }
 }
 
+/// What the canonical text of requests with JSON bodies to one URL starts
+/// with, and the pointers their bodies leave out (`None`: bodies are not
+/// compared); see [`MatchRules::json_body_prefix`].
+pub(crate) type BodyPrefix = (Vec<u8>, Option<Vec<Vec<String>>>);
+
 /// Whether `host` is a lower-case host name the URL parser leaves as it is:
 /// labels of `a-z`, `0-9` and `-`, not empty, no punycode, the last not
 /// numeric (the parser reads such hosts as IPv4 addresses), or an IPv4
@@ -2221,11 +2226,7 @@ impl MatchRules {
     /// leaves out. With [`MatchRules::key_of_canonical`], the key of such a
     /// request whose canonical body is appended to the prefix: equal to
     /// [`MatchRules::key`] of the request in cassette form.
-    pub(crate) fn json_body_prefix(
-        &self,
-        method: &str,
-        url: &str,
-    ) -> Option<(Vec<u8>, Option<Vec<Vec<String>>>)> {
+    pub(crate) fn json_body_prefix(&self, method: &str, url: &str) -> Option<BodyPrefix> {
         let url = NormalUrl::try_parse(url, &self.drop_query_params)?;
         let mut out = Vec::with_capacity(256);
         push_method(method, &mut out);
