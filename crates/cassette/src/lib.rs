@@ -264,6 +264,14 @@
 //! under one lock, so parallel tests lose nothing; different files are
 //! independent.
 //!
+//! Processes recording into one file (a runner such as nextest runs each test
+//! in a process of its own) take turns under a file lock, and each save adds
+//! to what the others saved: the file is read again when another process
+//! changed it after this middleware was built, or when a process of the same
+//! test run wrote it last (`LLMVCR_RUN_ID`, else nextest's `NEXTEST_RUN_ID`;
+//! see [`Env::run_id`]). Otherwise `record` replaces the file it finds, as
+//! it should.
+//!
 //! ## Replaying
 //!
 //! Status and headers come back as recorded, except `content-length`, which is

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::task::{Context, Poll};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use futures::Stream;
@@ -91,16 +92,22 @@ pub struct Env {
     pub ci: Option<String>,
     /// `LLMVCR_ALLOW_RECORD_IN_CI`.
     pub allow_record_in_ci: Option<String>,
+    /// `LLMVCR_RUN_ID`, else `NEXTEST_RUN_ID`: the test run. Recorders in
+    /// processes of one run keep each other's recordings in a file they
+    /// share, in every mode.
+    pub run_id: Option<String>,
 }
 
 impl Env {
-    /// Reads `LLMVCR_MODE`, `CI` and `LLMVCR_ALLOW_RECORD_IN_CI`.
+    /// Reads `LLMVCR_MODE`, `CI`, `LLMVCR_ALLOW_RECORD_IN_CI` and
+    /// `LLMVCR_RUN_ID` (or `NEXTEST_RUN_ID`).
     pub fn from_process() -> Env {
-        let var = |name: &str| std::env::var(name).ok();
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         Env {
             mode: var("LLMVCR_MODE"),
             ci: var("CI"),
             allow_record_in_ci: var("LLMVCR_ALLOW_RECORD_IN_CI"),
+            run_id: var("LLMVCR_RUN_ID").or_else(|| var("NEXTEST_RUN_ID")),
         }
     }
 
@@ -252,6 +259,7 @@ impl CassetteBuilder {
     /// Resolves the mode, checks that recording is allowed, loads the cassette
     /// when the mode replays, and indexes it.
     pub fn build(self) -> Result<CassetteMiddleware, MiddlewareError> {
+        let built = SystemTime::now();
         let env = self.env.unwrap_or_else(Env::from_process);
         let mode = match (self.mode, env.mode.as_deref()) {
             (Some(mode), _) => mode,
@@ -328,6 +336,8 @@ impl CassetteBuilder {
         Ok(CassetteMiddleware {
             inner: Arc::new(Inner {
                 path: self.path,
+                built,
+                run_id: env.run_id.clone(),
                 name,
                 mode,
                 effective,
@@ -390,6 +400,10 @@ enum Effective {
 
 struct Inner {
     path: PathBuf,
+    /// When the middleware was built, before its file was read.
+    built: SystemTime,
+    /// The test run, from [`Env::run_id`].
+    run_id: Option<String>,
     name: String,
     mode: Mode,
     effective: Effective,
@@ -651,7 +665,7 @@ impl Inner {
                 Effective::NewEpisodes => self.state().cassette.clone(),
                 _ => Cassette::default(),
             };
-            Tape::open(&self.path, initial)
+            Tape::open(&self.path, initial, self.built, self.run_id.clone())
         }))
     }
 
@@ -872,9 +886,26 @@ impl Drop for Tee {
 
 /// The recordings of one file in this process, shared by every middleware that
 /// records into it.
+///
+/// Recorders in other processes (test runners that run each test in a
+/// process of its own) are kept apart by a lock on the file, held while
+/// an interaction is appended. A file that another process changed after
+/// this tape's first recorder was built, or that a process of the same test
+/// run ([`Env::run_id`]) wrote last, holds that process's recordings, and
+/// they are kept; otherwise the file is the recording being replaced.
 struct Tape {
     path: PathBuf,
-    cassette: Mutex<Cassette>,
+    /// When the first middleware recording into this tape was built.
+    since: SystemTime,
+    /// The test run of that middleware.
+    run_id: Option<String>,
+    state: Mutex<TapeState>,
+}
+
+struct TapeState {
+    cassette: Cassette,
+    /// The file's length and modification time after this tape last wrote it.
+    written: Option<(u64, SystemTime)>,
 }
 
 fn tapes() -> &'static Mutex<HashMap<PathBuf, Weak<Tape>>> {
@@ -883,8 +914,14 @@ fn tapes() -> &'static Mutex<HashMap<PathBuf, Weak<Tape>>> {
 }
 
 impl Tape {
-    /// The live tape for `path`, or a new one starting from `initial`.
-    fn open(path: &Path, initial: Cassette) -> Arc<Tape> {
+    /// The live tape for `path`, or a new one starting from `initial`, for a
+    /// middleware built at `since`.
+    fn open(
+        path: &Path,
+        initial: Cassette,
+        since: SystemTime,
+        run_id: Option<String>,
+    ) -> Arc<Tape> {
         let key = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
         let mut tapes = tapes().lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(tape) = tapes.get(&key).and_then(Weak::upgrade) {
@@ -893,25 +930,22 @@ impl Tape {
         tapes.retain(|_, tape| tape.strong_count() > 0);
         let tape = Arc::new(Tape {
             path: path.to_path_buf(),
-            cassette: Mutex::new(initial),
+            since,
+            run_id,
+            state: Mutex::new(TapeState {
+                cassette: initial,
+                written: None,
+            }),
         });
         tapes.insert(key, Arc::downgrade(&tape));
         tape
     }
 
-    /// Appends `interaction` and rewrites the file. On failure the interaction
-    /// is not kept and the file is unchanged.
+    /// Appends `interaction` and rewrites the file, after the recordings
+    /// another process added to it. On failure the interaction is not kept
+    /// and the file is unchanged.
     fn append(&self, interaction: Interaction, scanner: &Scanner) -> Result<(), CassetteError> {
-        let mut cassette = self.cassette.lock().unwrap_or_else(PoisonError::into_inner);
-        cassette.interactions.push(interaction);
-        let result = self.write(&cassette, scanner);
-        if result.is_err() {
-            cassette.interactions.pop();
-        }
-        result
-    }
-
-    fn write(&self, cassette: &Cassette, scanner: &Scanner) -> Result<(), CassetteError> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(parent) = self.path.parent()
             && !parent.as_os_str().is_empty()
         {
@@ -920,7 +954,108 @@ impl Tape {
                 error,
             })?;
         }
-        crate::store::save(&self.path, cassette, scanner)
+        let mut lock = FileLock::exclusive(&self.path)?;
+        let same_run = self.run_id.is_some() && lock.last_run() == self.run_id;
+        if let Some(theirs) = self.written_elsewhere(&state, same_run)? {
+            state.cassette = theirs;
+        }
+        state.cassette.interactions.push(interaction);
+        match crate::store::save(&self.path, &state.cassette, scanner) {
+            Ok(()) => {
+                state.written = stamp(&self.path);
+                lock.set_last_run(self.run_id.as_deref());
+                Ok(())
+            }
+            Err(error) => {
+                state.cassette.interactions.pop();
+                Err(error)
+            }
+        }
+    }
+
+    /// The file as another process left it, when this tape did not write it
+    /// last and it changed after this tape's first recorder was built, or a
+    /// process of the same run (`same_run`) wrote it; `None` otherwise.
+    fn written_elsewhere(
+        &self,
+        state: &TapeState,
+        same_run: bool,
+    ) -> Result<Option<Cassette>, CassetteError> {
+        let Some(now) = stamp(&self.path) else {
+            return Ok(None);
+        };
+        if state.written == Some(now) || (now.1 < self.since && !same_run) {
+            return Ok(None);
+        }
+        crate::store::load(&self.path).map(Some)
+    }
+}
+
+/// The length and modification time of the file at `path`, if it exists.
+fn stamp(path: &Path) -> Option<(u64, SystemTime)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.len(), meta.modified().ok()?))
+}
+
+/// An exclusive lock, across processes, on recording into one cassette file,
+/// released when dropped. It is taken on a file in the system's temporary
+/// folder named after the cassette's absolute path, so cassette folders stay
+/// clean; the lock file holds the run id of the last writer. Where the
+/// platform has no file locks, recording goes on without.
+struct FileLock {
+    file: Option<std::fs::File>,
+}
+
+impl FileLock {
+    fn exclusive(cassette: &Path) -> Result<FileLock, CassetteError> {
+        let absolute = std::path::absolute(cassette).unwrap_or_else(|_| cassette.to_path_buf());
+        // FNV-1a: the same name in every process, whatever built it.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in absolute.as_os_str().as_encoded_bytes() {
+            hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        let path = std::env::temp_dir().join(format!("llmvcr-{hash:016x}.lock"));
+        let io = |error: std::io::Error| CassetteError::Io {
+            file: path.display().to_string(),
+            error,
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        match file.lock() {
+            Ok(()) => Ok(FileLock { file: Some(file) }),
+            Err(error) if error.kind() == std::io::ErrorKind::Unsupported => {
+                Ok(FileLock { file: None })
+            }
+            Err(error) => Err(io(error)),
+        }
+    }
+
+    /// The run id the last writer left, if any.
+    fn last_run(&mut self) -> Option<String> {
+        use std::io::{Read as _, Seek as _};
+        let file = self.file.as_mut()?;
+        let mut text = String::new();
+        file.rewind().ok()?;
+        file.take(4096).read_to_string(&mut text).ok()?;
+        let id = text.trim();
+        (!id.is_empty()).then(|| id.to_owned())
+    }
+
+    /// Leaves `run` for the next writer. Best effort: at worst a later
+    /// recorder of the same run replaces the file instead of adding to it.
+    fn set_last_run(&mut self, run: Option<&str>) {
+        use std::io::{Seek as _, Write as _};
+        let Some(file) = self.file.as_mut() else {
+            return;
+        };
+        if file.set_len(0).is_ok() && file.rewind().is_ok() {
+            let _ = file.write_all(run.unwrap_or_default().as_bytes());
+        }
     }
 }
 
@@ -1043,6 +1178,7 @@ mod tests {
             mode: None,
             ci: ci.map(str::to_owned),
             allow_record_in_ci: allow.map(str::to_owned),
+            run_id: None,
         };
         assert!(env(None, None).may_record());
         assert!(env(Some(""), None).may_record());

@@ -804,6 +804,158 @@ async fn parallel_recorders_share_a_file_and_separate_files_stay_whole() {
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
 
+/// The variable that makes [`child_recorder`] record: the cassette, the
+/// upstream, the child's number, the mode, the run id (or empty) and the
+/// folder of the start barrier (or empty), separated by `|`.
+const CHILD: &str = "LLMVCR_TEST_CHILD_RECORDER";
+
+/// Not a test of its own: the recorder that
+/// [`recorders_in_separate_processes_keep_each_others_recordings`] runs in
+/// child processes. Without [`CHILD`] it does nothing.
+#[tokio::test]
+async fn child_recorder() {
+    let Ok(spec) = std::env::var(CHILD) else {
+        return;
+    };
+    let parts: Vec<&str> = spec.split('|').collect();
+    let [file, upstream, id, mode, run, barrier] = parts[..] else {
+        panic!("bad {CHILD}: {spec}");
+    };
+    let env = Env {
+        run_id: (!run.is_empty()).then(|| run.to_owned()),
+        ..Env::default()
+    };
+    let middleware = cassette(std::path::Path::new(file), mode.parse().unwrap())
+        .env(env)
+        .build()
+        .unwrap();
+    let client = client(middleware);
+    if !barrier.is_empty() {
+        // Every child is built before any records.
+        let barrier = std::path::Path::new(barrier);
+        std::fs::write(barrier.join(format!("ready-{id}")), b"").unwrap();
+        let go = barrier.join("go");
+        for _ in 0..3000 {
+            if go.exists() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(go.exists(), "no start signal");
+    }
+    for n in 0..3 {
+        send_chat(
+            &client,
+            upstream,
+            "/v1/chat",
+            &format!("child {id} call {n}"),
+        )
+        .await
+        .unwrap();
+    }
+}
+
+/// Test runners that run each test in a process of its own (nextest) may
+/// record into one file from several processes at once: each process keeps
+/// what the others recorded, whether they started together (once, record)
+/// or one after another in one run (record with a run id).
+#[tokio::test]
+async fn recorders_in_separate_processes_keep_each_others_recordings() {
+    if std::env::var_os(CHILD).is_some() {
+        return;
+    }
+    let dir = dir("processes");
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
+        .mount(&server)
+        .await;
+    let exe = std::env::current_exe().unwrap();
+    let spawn = |file: &std::path::Path, id: usize, mode: &str, run: &str, barrier: &str| {
+        std::process::Command::new(&exe)
+            .args([
+                "--exact",
+                "child_recorder",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(
+                CHILD,
+                format!(
+                    "{}|{}|{id}|{mode}|{run}|{barrier}",
+                    file.display(),
+                    server.uri()
+                ),
+            )
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    const CHILDREN: usize = 4;
+    let expect = |file: &std::path::Path| {
+        let cassette = load(file).unwrap();
+        let mut contents: Vec<String> = cassette
+            .interactions
+            .iter()
+            .map(|i| match &i.request.body {
+                Some(llmvcr_cassette::format::Body::Json(body)) => {
+                    body["messages"][0]["content"].as_str().unwrap().to_owned()
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        contents.sort();
+        let mut want: Vec<String> = (0..CHILDREN)
+            .flat_map(|id| (0..3).map(move |n| format!("child {id} call {n}")))
+            .collect();
+        want.sort();
+        assert_eq!(contents, want, "{}", file.display());
+    };
+
+    // Started together: once (no file yet) and record (over an old file).
+    for mode in ["once", "record"] {
+        let file = dir.join(format!("together-{mode}.yaml"));
+        if mode == "record" {
+            std::fs::copy(dir.join("together-once.yaml"), &file).unwrap();
+        }
+        let barrier = dir.join(format!("barrier-{mode}"));
+        std::fs::create_dir_all(&barrier).unwrap();
+        let children: Vec<_> = (0..CHILDREN)
+            .map(|id| spawn(&file, id, mode, "", &barrier.display().to_string()))
+            .collect();
+        for _ in 0..3000 {
+            let ready = std::fs::read_dir(&barrier).unwrap().count();
+            if ready == CHILDREN {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        std::fs::write(barrier.join("go"), b"").unwrap();
+        for mut child in children {
+            assert!(child.wait().unwrap().success(), "{mode}");
+        }
+        expect(&file);
+    }
+
+    // One after another in one run: record mode keeps the run's recordings
+    // and replaces what an earlier run left.
+    let file = dir.join("one-run.yaml");
+    std::fs::copy(dir.join("together-once.yaml"), &file).unwrap();
+    let run = format!(
+        "run-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    for id in 0..CHILDREN {
+        let status = spawn(&file, id, "record", &run, "").wait().unwrap();
+        assert!(status.success());
+    }
+    expect(&file);
+}
+
 #[tokio::test]
 async fn passthrough_neither_reads_nor_writes() {
     let dir = dir("passthrough");
