@@ -1200,19 +1200,13 @@ impl<'a, S: Sink<'a>> Reader<'a, S> {
         let b = self.bytes;
         let negative = b[start] == b'-';
         let int = start + usize::from(negative);
-        let mut at = int;
-        while at < end && b[at].is_ascii_digit() {
-            at += 1;
-        }
+        let mut at = digits_end(&b[..end], int);
         if at == int {
             return None;
         }
         let dot = at;
         if at < end && b[at] == b'.' {
-            at += 1;
-            while at < end && b[at].is_ascii_digit() {
-                at += 1;
-            }
+            at = digits_end(&b[..end], at + 1);
         }
         if !b[at..end].iter().all(|&c| c == b' ') {
             return None;
@@ -1583,6 +1577,28 @@ fn count_spaces(bytes: &[u8]) -> usize {
         .iter()
         .take_while(|&&b| b == b' ')
         .count()
+}
+
+/// The index of the first byte of `bytes` from `at` on that is not an ASCII
+/// digit, or the length; eight bytes at a time.
+#[inline]
+fn digits_end(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        // Digits become 0..=9; a byte is not a digit when that is 10 or more
+        // (or its high bit is set).
+        let t = u64::from_le_bytes(word) ^ (ONES * u64::from(b'0'));
+        let other = (((t & !HIGHS) + ONES * 0x76) | t) & HIGHS;
+        if other != 0 {
+            return at + (other.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    while at < bytes.len() && bytes[at].is_ascii_digit() {
+        at += 1;
+    }
+    at
 }
 
 /// The index of the first line feed in `bytes`, or its length. Lines are
@@ -2356,6 +2372,18 @@ mod tests {
         );
         prop_assert_eq!(float.number(), number);
         Ok(true)
+    }
+
+    proptest! {
+        #[test]
+        fn digits_end_finds_the_first_non_digit(
+            bytes in prop::collection::vec(prop_oneof![9 => b'0'..=b'9', 1 => any::<u8>()], 0..40),
+            at in 0usize..40,
+        ) {
+            let at = at.min(bytes.len());
+            let want = at + bytes[at..].iter().take_while(|b| b.is_ascii_digit()).count();
+            prop_assert_eq!(digits_end(&bytes, at), want);
+        }
     }
 
     #[test]
