@@ -158,6 +158,9 @@ struct JsonText<'a> {
 /// An object being written: where its keys start in [`JsonText::keys`].
 struct JsonObject {
     first_key: usize,
+    /// Whether its keys came in strictly increasing order so far (then a
+    /// new key greater than the last repeats none).
+    sorted: bool,
 }
 
 impl<'a> Sink<'a> for &mut JsonText<'a> {
@@ -187,6 +190,7 @@ impl<'a> Sink<'a> for &mut JsonText<'a> {
         self.out.push(b'{');
         JsonObject {
             first_key: self.keys.len(),
+            sorted: true,
         }
     }
 
@@ -197,10 +201,13 @@ impl<'a> Sink<'a> for &mut JsonText<'a> {
             return Err(Unsupported);
         };
         let siblings = &self.keys[map.first_key..];
-        if siblings.contains(&key) {
-            return Err(Unsupported);
-        }
-        if !siblings.is_empty() {
+        if let Some(&last) = siblings.last() {
+            if !(map.sorted && key > last) {
+                map.sorted = false;
+                if siblings.contains(&key) {
+                    return Err(Unsupported);
+                }
+            }
             self.out.push(b',');
         }
         self.keys.push(key);
@@ -1272,10 +1279,7 @@ impl<'a, S: Sink<'a>> Reader<'a, S> {
         // Most keys are words: a letter or `_`, then letters, digits, `_`
         // and `-`, then `: ` or the end of the line.
         if b[start].is_ascii_alphabetic() || b[start] == b'_' {
-            let mut at = start + 1;
-            while at < end && WORD[usize::from(b[at])] {
-                at += 1;
-            }
+            let at = word_end(&b[..end], start + 1);
             if at < end && b[at] == b':' && (at + 1 == end || b[at + 1] == b' ') {
                 let key = &self.text[start..at];
                 return match resolve(key)? {
@@ -1522,6 +1526,39 @@ const WORD: [bool; 256] = {
     }
     table
 };
+
+/// The index of the first byte of `bytes` from `at` on that is not in
+/// [`WORD`], or the length; eight bytes at a time.
+#[inline]
+fn word_end(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        // Every test is exact per byte: 7-bit bytes plus constants below
+        // 0x81 never carry into the next byte.
+        let low = w & !HIGHS;
+        let at_least = |v: u64, lo: u8| (v + ONES * u64::from(0x80 - lo)) & HIGHS;
+        let above = |v: u64, hi: u8| (v + ONES * u64::from(0x7f - hi)) & HIGHS;
+        let equal = |c: u8| {
+            let x = low ^ (ONES * u64::from(c));
+            !((x + ONES * 0x7f) | x) & HIGHS
+        };
+        let folded = low | (ONES * 0x20);
+        let letter = at_least(folded, b'a') & !above(folded, b'z');
+        let digit = at_least(low, b'0') & !above(low, b'9');
+        let word = (letter | digit | equal(b'_') | equal(b'-')) & !(w & HIGHS);
+        let other = !word & HIGHS;
+        if other != 0 {
+            return at + (other.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    while at < bytes.len() && WORD[usize::from(bytes[at])] {
+        at += 1;
+    }
+    at
+}
 
 /// Where the `:` that ends a plain key is: the first one followed by a space
 /// or the end of the line.
@@ -2375,6 +2412,22 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn word_end_finds_the_first_non_word_byte(
+            bytes in prop::collection::vec(
+                prop_oneof![
+                    8 => prop::sample::select(b"azAZ09_-mM5".to_vec()),
+                    2 => any::<u8>(),
+                ],
+                0..40,
+            ),
+            at in 0usize..40,
+        ) {
+            let at = at.min(bytes.len());
+            let want = at + bytes[at..].iter().take_while(|&&b| WORD[usize::from(b)]).count();
+            prop_assert_eq!(word_end(&bytes, at), want);
+        }
+
         #[test]
         fn digits_end_finds_the_first_non_digit(
             bytes in prop::collection::vec(prop_oneof![9 => b'0'..=b'9', 1 => any::<u8>()], 0..40),

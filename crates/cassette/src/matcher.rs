@@ -1419,7 +1419,7 @@ fn write_long_string<E: ExactSink>(s: &str, out: &mut Vec<u8>, exact: &mut E) {
 /// escape, and returns whether it did. The quoted string is put together in
 /// registers and written with fixed-size stores.
 #[inline(always)]
-fn write_short_plain(bytes: &[u8], out: &mut Vec<u8>) -> bool {
+pub(crate) fn write_short_plain(bytes: &[u8], out: &mut Vec<u8>) -> bool {
     const QUOTE: u8 = b'"';
     let len = bytes.len();
     if len > 16 {

@@ -46,6 +46,10 @@ pub(super) fn write_compact(value: &Value, out: &mut Vec<u8>) {
 /// A string as `serde_json` escapes it: `"` and `\` with a backslash, the
 /// controls with a short escape where JSON has one and `\u00xx` otherwise.
 pub(crate) fn write_escaped(s: &str, out: &mut Vec<u8>) {
+    // Without an escape the two forms are the same.
+    if super::write_short_plain(s.as_bytes(), out) {
+        return;
+    }
     out.push(b'"');
     let mut rest = s.as_bytes();
     loop {
