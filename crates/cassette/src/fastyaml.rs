@@ -140,7 +140,12 @@ pub(crate) fn read_deferred_headers(text: &str, deferred: &Deferred) -> Option<H
 /// and when an object repeats a key or a key needed unescaping.
 pub(crate) fn deferred_json(text: &str, deferred: &Deferred, out: &mut Vec<u8>) -> Option<()> {
     // Compact JSON is shorter than the YAML it comes from.
-    out.reserve(deferred.resume.skipped_to.saturating_sub(deferred.resume.pos));
+    out.reserve(
+        deferred
+            .resume
+            .skipped_to
+            .saturating_sub(deferred.resume.pos),
+    );
     let mut sink = JsonText {
         out: std::mem::take(out),
         keys: Vec::new(),

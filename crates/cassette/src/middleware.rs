@@ -954,7 +954,7 @@ impl Tape {
                 error,
             })?;
         }
-        let mut lock = FileLock::exclusive(&self.path)?;
+        let mut lock = FileLock::exclusive(&self.path);
         let same_run = self.run_id.is_some() && lock.last_run() == self.run_id;
         if let Some(theirs) = self.written_elsewhere(&state, same_run)? {
             state.cassette = theirs;
@@ -1000,14 +1000,15 @@ fn stamp(path: &Path) -> Option<(u64, SystemTime)> {
 /// An exclusive lock, across processes, on recording into one cassette file,
 /// released when dropped. It is taken on a file in the system's temporary
 /// folder named after the cassette's absolute path, so cassette folders stay
-/// clean; the lock file holds the run id of the last writer. Where the
-/// platform has no file locks, recording goes on without.
+/// clean; the lock file holds the run id of the last writer. Where it cannot
+/// be taken (no file locks on the platform, no writable temporary folder),
+/// recording goes on without it, as within one process it needs none.
 struct FileLock {
     file: Option<std::fs::File>,
 }
 
 impl FileLock {
-    fn exclusive(cassette: &Path) -> Result<FileLock, CassetteError> {
+    fn exclusive(cassette: &Path) -> FileLock {
         let absolute = std::path::absolute(cassette).unwrap_or_else(|_| cassette.to_path_buf());
         // FNV-1a: the same name in every process, whatever built it.
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -1015,24 +1016,15 @@ impl FileLock {
             hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
         }
         let path = std::env::temp_dir().join(format!("llmvcr-{hash:016x}.lock"));
-        let io = |error: std::io::Error| CassetteError::Io {
-            file: path.display().to_string(),
-            error,
-        };
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .read(true)
             .write(true)
             .open(&path)
-            .map_err(io)?;
-        match file.lock() {
-            Ok(()) => Ok(FileLock { file: Some(file) }),
-            Err(error) if error.kind() == std::io::ErrorKind::Unsupported => {
-                Ok(FileLock { file: None })
-            }
-            Err(error) => Err(io(error)),
-        }
+            .ok()
+            .filter(|file| file.lock().is_ok());
+        FileLock { file }
     }
 
     /// The run id the last writer left, if any.
