@@ -146,13 +146,60 @@ pub(crate) fn deferred_json(text: &str, deferred: &Deferred, out: &mut Vec<u8>) 
             .skipped_to
             .saturating_sub(deferred.resume.pos),
     );
+    let start = out.len();
     let mut sink = JsonText {
         out: std::mem::take(out),
         keys: Vec::new(),
     };
-    let read = read_with(text, deferred, &mut sink);
+    let read = if block_json(text, deferred, &mut sink).is_some() {
+        Some(())
+    } else {
+        // The general way, from the start.
+        sink.out.truncate(start);
+        sink.keys.clear();
+        read_with(text, deferred, &mut sink)
+    };
     *out = sink.out;
     read
+}
+
+/// [`deferred_json`] for the common forms of a block payload, line by line
+/// without recursion; `None` for anything else (the general reader then
+/// reads it). What it writes is what the general reader writes: the tests
+/// hold the two equal on every payload in the repository and on generated
+/// ones.
+fn block_json<'a>(text: &'a str, deferred: &Deferred, sink: &mut JsonText<'a>) -> Option<()> {
+    let Resume {
+        pos,
+        indent,
+        after,
+        end,
+        skipped_to,
+    } = deferred.resume;
+    let mut reader = Reader::new(text, sink, false);
+    reader.pos = pos;
+    if reader.skip_spaces(after, end) != end {
+        return None;
+    }
+    reader.json_block(indent, skipped_to).ok()?;
+    (reader.pos == skipped_to).then_some(())
+}
+
+/// The collections [`Reader::json_block`] is inside, innermost last, and the
+/// keys of the mappings among them.
+struct Nesting<'a> {
+    open: Vec<Open>,
+    keys: Vec<&'a str>,
+}
+
+/// A collection [`Reader::json_block`] is inside, and the column of its keys
+/// or dashes.
+enum Open {
+    /// A mapping, where its keys start in the list of keys, and whether they
+    /// came in increasing order so far (then a greater one repeats none).
+    Map(usize, usize, bool),
+    /// A sequence and whether it has an item yet.
+    Seq(usize, bool),
 }
 
 /// Writes compact JSON text, as `serde_json::to_vec` writes the same value.
@@ -883,6 +930,247 @@ fn short_float_parts<'a>(
         dot,
         integral,
     })
+}
+
+impl<'a> Reader<'a, &mut JsonText<'a>> {
+    /// Writes the block value of a mapping entry whose key is at column
+    /// `indent`, from [`Reader::pos`] to `stop`: mappings with word keys,
+    /// sequences, and scalars (plain ones of printable
+    /// ASCII written at once, the others through [`Reader::inline`]). Blank
+    /// and comment lines, other keys, and whatever the general reader would
+    /// refuse are `Err`.
+    fn json_block(&mut self, indent: usize, stop: usize) -> Fast<()> {
+        let b = self.bytes;
+        let mut nesting = Nesting {
+            open: Vec::with_capacity(16),
+            keys: Vec::with_capacity(64),
+        };
+        // A key (`true`) or dash at a column whose value is on the next lines.
+        let mut pending = Some((indent, true));
+        while self.pos < stop {
+            let pos = self.pos;
+            let c = pos + count_spaces(&b[pos..]);
+            if c >= b.len() || matches!(b[c], b'\n' | b'#' | b'\t') {
+                return Err(Unsupported);
+            }
+            let e = c + find_newline(&b[c..]);
+            if b[e - 1] == b'\r' {
+                return Err(Unsupported);
+            }
+            let col = c - pos;
+            let dash = self.is_dash(c, e);
+            if let Some((at, key)) = pending.take() {
+                if col > at || (col == at && dash && key) {
+                    nesting.open.push(if dash {
+                        self.sink.out.push(b'[');
+                        Open::Seq(col, false)
+                    } else {
+                        self.sink.out.push(b'{');
+                        Open::Map(col, nesting.keys.len(), true)
+                    });
+                } else {
+                    self.sink.out.extend_from_slice(b"null");
+                }
+            }
+            // Close what this line's column ends.
+            loop {
+                match nesting.open.last() {
+                    Some(Open::Map(at, first, _)) if *at > col => {
+                        nesting.keys.truncate(*first);
+                        self.sink.out.push(b'}');
+                    }
+                    Some(Open::Seq(at, _)) if *at > col || (*at == col && !dash) => {
+                        self.sink.out.push(b']');
+                    }
+                    _ => break,
+                }
+                nesting.open.pop();
+            }
+            self.pos = (e + 1).min(b.len());
+            pending = self.json_line(&mut nesting, (col, c, e), dash, stop)?;
+        }
+        if pending.is_some() {
+            self.sink.out.extend_from_slice(b"null");
+        }
+        while let Some(open) = nesting.open.pop() {
+            self.sink.out.push(match open {
+                Open::Map(..) => b'}',
+                Open::Seq(..) => b']',
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes the line from `at` (column `col`) to `end`, which starts with a
+    /// dash or not, into the innermost open collection; returns the column of
+    /// a key (`true`) or dash whose value follows on the next lines, if any.
+    /// `stop` is where the payload ends.
+    fn json_line(
+        &mut self,
+        nesting: &mut Nesting<'a>,
+        (mut col, mut at, end): (usize, usize, usize),
+        mut dash: bool,
+        stop: usize,
+    ) -> Fast<Option<(usize, bool)>> {
+        let b = self.bytes;
+        let Nesting { open: stack, keys } = nesting;
+        loop {
+            match stack.last_mut() {
+                Some(Open::Seq(seq_col, any)) => {
+                    if *seq_col != col || !dash {
+                        return Err(Unsupported);
+                    }
+                    if *any {
+                        self.sink.out.push(b',');
+                    }
+                    *any = true;
+                    let start = self.skip_spaces(at + 1, end);
+                    if start == end {
+                        return Ok(Some((col, false)));
+                    }
+                    if (b[start].is_ascii_digit() || b[start] == b'-')
+                        && let Some(number) = self.number(start, end)
+                    {
+                        let number = number?;
+                        self.sink.scalar(number);
+                        // A list of numbers (an embedding): the next items
+                        // while each line is a dash and a number here.
+                        while let Some((start, end, next)) = self.number_item(col) {
+                            let Some(number) = self.number(start, end).filter(|_| next <= stop)
+                            else {
+                                break;
+                            };
+                            let number = number?;
+                            self.sink.out.push(b',');
+                            self.sink.scalar(number);
+                            self.pos = next;
+                        }
+                        return Ok(None);
+                    }
+                    let seq_col = col;
+                    col += start - at;
+                    at = start;
+                    dash = self.is_dash(at, end);
+                    if dash {
+                        self.sink.out.push(b'[');
+                        stack.push(Open::Seq(col, false));
+                    } else if self.word_key(at, end)?.is_some() {
+                        self.sink.out.push(b'{');
+                        stack.push(Open::Map(col, keys.len(), true));
+                    } else {
+                        self.json_scalar(seq_col, at, end)?;
+                        return Ok(None);
+                    }
+                }
+                Some(Open::Map(map_col, first, sorted)) => {
+                    if *map_col != col || dash {
+                        return Err(Unsupported);
+                    }
+                    let colon = self.word_key(at, end)?.ok_or(Unsupported)?;
+                    let key = &self.text[at..colon];
+                    let siblings = &keys[*first..];
+                    if let Some(&previous) = siblings.last() {
+                        // A repeated key is left to the general reader.
+                        if !(*sorted && key > previous) {
+                            *sorted = false;
+                            if siblings.contains(&key) {
+                                return Err(Unsupported);
+                            }
+                        }
+                        self.sink.out.push(b',');
+                    }
+                    keys.push(key);
+                    // A word key needs no escape.
+                    self.sink.out.push(b'"');
+                    self.sink.out.extend_from_slice(key.as_bytes());
+                    self.sink.out.extend_from_slice(b"\":");
+                    let value = self.skip_spaces(colon + 1, end);
+                    if value == end {
+                        return Ok(Some((col, true)));
+                    }
+                    self.json_scalar(col, value, end)?;
+                    return Ok(None);
+                }
+                None => return Err(Unsupported),
+            }
+        }
+    }
+
+    /// Where the colon of a word key at `at` is (a letter or `_`, then
+    /// [`WORD`] bytes, then `:` before a space or the end of the line);
+    /// `None` when there is no such key, `Err` for a word that is not a
+    /// string (`null: 1`).
+    fn word_key(&self, at: usize, end: usize) -> Fast<Option<usize>> {
+        let b = self.bytes;
+        if !(b[at].is_ascii_alphabetic() || b[at] == b'_') {
+            return Ok(None);
+        }
+        let colon = word_end(&b[..end], at + 1);
+        if colon == end || b[colon] != b':' || (colon + 1 < end && b[colon + 1] != b' ') {
+            return Ok(None);
+        }
+        match resolve(&self.text[at..colon])? {
+            Scalar::Str(_) => Ok(Some(colon)),
+            _ => Err(Unsupported),
+        }
+    }
+
+    /// Writes the scalar from `start` to `end` of a collection at column
+    /// `indent`: a plain one of printable ASCII with no `"`, `\`, `:` or `#`
+    /// at once, anything else through [`Reader::inline`].
+    fn json_scalar(&mut self, indent: usize, start: usize, end: usize) -> Fast<()> {
+        let b = self.bytes;
+        if (b[start].is_ascii_digit() || b[start] == b'-')
+            && let Some(number) = self.number(start, end)
+        {
+            let number = number?;
+            self.sink.scalar(number);
+            return Ok(());
+        }
+        // `:` and `#` are text where no space follows or comes before them.
+        let mut run = start;
+        loop {
+            run = plain_ascii_end(&b[..end], run);
+            match b.get(run) {
+                Some(b':') if run + 1 < end && b[run + 1] != b' ' => run += 1,
+                Some(b'#') if run > start && b[run - 1] != b' ' => run += 1,
+                _ => break,
+            }
+        }
+        let simple = !matches!(
+            b[start],
+            b'|' | b'\''
+                | b'"'
+                | b'{'
+                | b'['
+                | b'>'
+                | b'&'
+                | b'*'
+                | b'!'
+                | b'%'
+                | b'@'
+                | b'`'
+                | b','
+                | b']'
+                | b'}'
+                | b'-'
+                | b'?'
+        ) && b[end - 1] != b' '
+            && run == end;
+        if !simple {
+            self.inline(indent, start, end)?;
+            return Ok(());
+        }
+        match resolve(&self.text[start..end])? {
+            Scalar::Str(text) => {
+                self.sink.out.push(b'"');
+                self.sink.out.extend_from_slice(text.as_bytes());
+                self.sink.out.push(b'"');
+            }
+            scalar => self.sink.scalar(scalar),
+        }
+        Ok(())
+    }
 }
 
 impl<'a, S: Sink<'a>> Reader<'a, S> {
@@ -1623,6 +1911,43 @@ fn count_spaces(bytes: &[u8]) -> usize {
         .count()
 }
 
+/// The index of the first byte of `bytes` from `at` on that is not
+/// printable ASCII, or is `"`, `\`, `:` or `#`; the length if none. Such a
+/// run is a plain scalar's text that JSON writes as it is.
+#[inline]
+fn plain_ascii_end(bytes: &[u8], mut at: usize) -> usize {
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let low = w & !HIGHS;
+        let equal = |c: u8| {
+            let x = low ^ (ONES * u64::from(c));
+            !((x + ONES * 0x7f) | x) & HIGHS
+        };
+        // Below 0x20, DEL, not ASCII, or one of the four.
+        let control = !(low + ONES * 0x60) & HIGHS;
+        let special = control
+            | equal(0x7f)
+            | (w & HIGHS)
+            | equal(b'"')
+            | equal(b'\\')
+            | equal(b':')
+            | equal(b'#');
+        if special != 0 {
+            return at + (special.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    while at < bytes.len()
+        && matches!(bytes[at], 0x20..=0x7e)
+        && !matches!(bytes[at], b'"' | b'\\' | b':' | b'#')
+    {
+        at += 1;
+    }
+    at
+}
+
 /// The index of the first byte of `bytes` from `at` on that is not an ASCII
 /// digit, or the length; eight bytes at a time.
 #[inline]
@@ -2243,6 +2568,7 @@ mod tests {
     fn reads_every_cassette_in_the_repository() {
         let files = v1_files();
         assert!(files.len() > 100, "{}", files.len());
+        let (mut payloads, mut by_lines) = (0, 0);
         for path in files {
             let text = std::fs::read_to_string(&path).unwrap();
             let fast = parse(&text).unwrap_or_else(|| panic!("fell back on {}", path.display()));
@@ -2269,10 +2595,38 @@ mod tests {
                 *slot = value;
             }
             assert!(same(&skeleton, &fast), "{}", path.display());
+            for d in &deferred {
+                if matches!(d.slot, Slot::RequestHeaders | Slot::ResponseHeaders) {
+                    continue;
+                }
+                payloads += 1;
+                let mut general = JsonText {
+                    out: Vec::new(),
+                    keys: Vec::new(),
+                };
+                let general_read = read_with(&text, d, &mut general);
+                let mut block = JsonText {
+                    out: Vec::new(),
+                    keys: Vec::new(),
+                };
+                if block_json(&text, d, &mut block).is_some() {
+                    by_lines += 1;
+                    assert!(general_read.is_some(), "{}", path.display());
+                    assert_eq!(
+                        String::from_utf8_lossy(&block.out),
+                        String::from_utf8_lossy(&general.out),
+                        "{}",
+                        path.display()
+                    );
+                }
+            }
             let typed = crate::lazy::read_fast(&text).unwrap();
             let slow: Cassette = yaml_serde::from_str(&text).unwrap();
             assert_eq!(typed, slow, "{}", path.display());
         }
+        // The line-by-line writer takes most payloads.
+        assert!(by_lines * 10 > payloads * 9, "{by_lines} of {payloads}");
+        eprintln!("line by line: {by_lines} of {payloads} payloads");
     }
 
     fn scalar() -> impl Strategy<Value = Value> {
@@ -2418,7 +2772,124 @@ mod tests {
         Ok(true)
     }
 
+    /// For every JSON payload of `text`: where the line-by-line writer
+    /// writes something, the general reader writes the same.
+    fn block_json_agrees(text: &str) -> Result<(), TestCaseError> {
+        let Some((_, deferred)) = parse_deferring(text) else {
+            return Ok(());
+        };
+        for d in &deferred {
+            if matches!(d.slot, Slot::RequestHeaders | Slot::ResponseHeaders) {
+                continue;
+            }
+            let mut general = JsonText {
+                out: Vec::new(),
+                keys: Vec::new(),
+            };
+            let general_read = read_with(text, d, &mut general);
+            let mut block = JsonText {
+                out: Vec::new(),
+                keys: Vec::new(),
+            };
+            if block_json(text, d, &mut block).is_some() {
+                prop_assert!(general_read.is_some(), "{text}");
+                prop_assert_eq!(
+                    String::from_utf8_lossy(&block.out),
+                    String::from_utf8_lossy(&general.out),
+                    "{}",
+                    text
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn cassette_with(request: Value, response: Value) -> String {
+        let cassette = Cassette {
+            llmvcr: crate::format::FORMAT_VERSION,
+            interactions: vec![Interaction {
+                recorded_at: None,
+                request: Request {
+                    method: "POST".to_owned(),
+                    url: "https://h/v1".to_owned(),
+                    headers: HeaderList::default(),
+                    body: Some(Body::Json(request)),
+                },
+                response: Response {
+                    status: 200,
+                    headers: HeaderList::default(),
+                    body: Some(Body::Json(response)),
+                    stream: None,
+                },
+            }],
+        };
+        crate::store::to_yaml(&cassette).unwrap()
+    }
+
     proptest! {
+        /// Payloads the writer writes: the line-by-line writer agrees with
+        /// the general reader (how often it takes them is checked on the
+        /// repository's cassettes).
+        #[test]
+        fn block_json_agrees_on_what_the_writer_writes(
+            request in value(),
+            response in value_of("[ -~]{0,12}"),
+        ) {
+            let request = serde_json::json!({ "a": request });
+            let response = serde_json::json!({ "b": response, "a": [1, "x"] });
+            let text = cassette_with(request, response);
+            block_json_agrees(&text)?;
+        }
+
+        /// The same on nesting alone: few kinds of lines, often repeated.
+        #[test]
+        fn block_json_nests_as_the_general_reader_does(lines in prop::collection::vec(
+            (
+                prop::sample::select(vec![0usize, 2, 4]),
+                prop::sample::select(vec!["-", "- 1", "a:", "b: 2", "- a: 1", "- - 2", "c:", "a: 3"]),
+            ),
+            1..10,
+        )) {
+            let mut text = String::from(
+                "llmvcr: 1\ninteractions:\n- request:\n    method: POST\n    url: https://h/v1\n    body:\n      json:\n",
+            );
+            for (indent, line) in lines {
+                text.push_str(&" ".repeat(8 + indent));
+                text.push_str(line);
+                text.push('\n');
+            }
+            text.push_str("  response:\n    status: 200\n");
+            block_json_agrees(&text)?;
+        }
+
+        /// On payload lines put together from YAML's pieces, the line-by-line
+        /// writer never writes what the general reader does not.
+        #[test]
+        fn block_json_never_disagrees(lines in prop::collection::vec(
+            (
+                prop::sample::select(vec![0usize, 2, 4, 6]),
+                prop::sample::select(vec![
+                    "a: 1", "b: x", "a:", "- 1", "-", "- a: 1", "- - 2", "c: 'q'", "c: \"q\\n\"",
+                    "d: |", "  lit", "e: {}", "f: []", "g: a:b", "h: a: b", "i: x #c", "j: x#c",
+                    "null: 1", "k: null", "l: -0.5", "m: 1.50", "n: ~", "o: é", "p: a\"b",
+                    "q: 2024-01-01T00:00:00Z", "r: ", "s: - x", "t: -x", "u: ? x", "v: |-",
+                    "w: >", "x: &a 1", "y: true", "Z_-9: 3", "'k': 1", "\"k\": 1", "- 'a: b'",
+                ]),
+            ),
+            1..12,
+        )) {
+            let mut text = String::from(
+                "llmvcr: 1\ninteractions:\n- request:\n    method: POST\n    url: https://h/v1\n    body:\n      json:\n",
+            );
+            for (indent, line) in lines {
+                text.push_str(&" ".repeat(8 + indent));
+                text.push_str(line);
+                text.push('\n');
+            }
+            text.push_str("  response:\n    status: 200\n");
+            block_json_agrees(&text)?;
+        }
+
         #[test]
         fn word_end_finds_the_first_non_word_byte(
             bytes in prop::collection::vec(
