@@ -151,7 +151,7 @@ pub(crate) fn deferred_json(text: &str, deferred: &Deferred, out: &mut Vec<u8>) 
         out: std::mem::take(out),
         keys: Vec::new(),
     };
-    let read = if block_json(text, deferred, &mut sink).is_some() {
+    let read = if block_unit(text, deferred, &mut sink).is_some() {
         Some(())
     } else {
         // The general way, from the start.
@@ -163,12 +163,16 @@ pub(crate) fn deferred_json(text: &str, deferred: &Deferred, out: &mut Vec<u8>) 
     read
 }
 
-/// [`deferred_json`] for the common forms of a block payload, line by line
-/// without recursion; `None` for anything else (the general reader then
-/// reads it). What it writes is what the general reader writes: the tests
-/// hold the two equal on every payload in the repository and on generated
-/// ones.
-fn block_json<'a>(text: &'a str, deferred: &Deferred, sink: &mut JsonText<'a>) -> Option<()> {
+/// Reads a deferred block payload into a sink of text ([`JsonText`],
+/// [`Canonical`]) line by line, for the common forms; `None` for anything
+/// else (the general reader then reads it, from the start). What it writes is
+/// what the general reader writes: the tests hold the two equal on every
+/// payload in the repository and on generated ones.
+fn block_unit<'a, S: Sink<'a, Node = ()>>(
+    text: &'a str,
+    deferred: &Deferred,
+    sink: S,
+) -> Option<()> {
     let Resume {
         pos,
         indent,
@@ -181,25 +185,16 @@ fn block_json<'a>(text: &'a str, deferred: &Deferred, sink: &mut JsonText<'a>) -
     if reader.skip_spaces(after, end) != end {
         return None;
     }
-    reader.json_block(indent, skipped_to).ok()?;
+    reader.unit_block(indent, skipped_to).ok()?;
     (reader.pos == skipped_to).then_some(())
 }
 
-/// The collections [`Reader::json_block`] is inside, innermost last, and the
-/// keys of the mappings among them.
-struct Nesting<'a> {
-    open: Vec<Open>,
-    keys: Vec<&'a str>,
-}
-
-/// A collection [`Reader::json_block`] is inside, and the column of its keys
-/// or dashes.
-enum Open {
-    /// A mapping, where its keys start in the list of keys, and whether they
-    /// came in increasing order so far (then a greater one repeats none).
-    Map(usize, usize, bool),
-    /// A sequence and whether it has an item yet.
-    Seq(usize, bool),
+/// A collection [`Reader::unit_block`] is inside: the column of its keys or
+/// dashes, what the sink keeps for it, and whether an entry or item is
+/// waiting for the end of its value.
+enum Level<M, Q> {
+    Map(usize, M, bool),
+    Seq(usize, Q, bool),
 }
 
 /// Writes compact JSON text, as `serde_json::to_vec` writes the same value.
@@ -207,6 +202,25 @@ struct JsonText<'a> {
     out: Vec<u8>,
     /// The keys of the objects being written, innermost last.
     keys: Vec<&'a str>,
+}
+
+impl<'a> JsonText<'a> {
+    /// Takes `key` as the next key of `map`: a comma after the first, and
+    /// `Err` for a repeated key.
+    fn new_key(&mut self, map: &mut JsonObject, key: &'a str) -> Fast<()> {
+        let siblings = &self.keys[map.first_key..];
+        if let Some(&last) = siblings.last() {
+            if !(map.sorted && key > last) {
+                map.sorted = false;
+                if siblings.contains(&key) {
+                    return Err(Unsupported);
+                }
+            }
+            self.out.push(b',');
+        }
+        self.keys.push(key);
+        Ok(())
+    }
 }
 
 /// An object being written: where its keys start in [`JsonText::keys`].
@@ -254,20 +268,20 @@ impl<'a> Sink<'a> for &mut JsonText<'a> {
         let Cow::Borrowed(key) = *key else {
             return Err(Unsupported);
         };
-        let siblings = &self.keys[map.first_key..];
-        if let Some(&last) = siblings.last() {
-            if !(map.sorted && key > last) {
-                map.sorted = false;
-                if siblings.contains(&key) {
-                    return Err(Unsupported);
-                }
-            }
-            self.out.push(b',');
-        }
-        self.keys.push(key);
+        self.new_key(map, key)?;
         crate::matcher::exact::write_escaped(key, &mut self.out);
         self.out.push(b':');
         Ok(())
+    }
+
+    fn word_key(&mut self, map: &mut JsonObject, key: &'a str) -> Fast<()> {
+        self.new_key(map, key)?;
+        write_quoted(key, &mut self.out);
+        self.out.push(b':');
+        Ok(())
+    }
+    fn plain_string(&mut self, text: &'a str) {
+        write_quoted(text, &mut self.out);
     }
 
     fn entry(&mut self, _: &mut JsonObject, _: Cow<'a, str>, (): (), _: bool) -> Fast<()> {
@@ -343,6 +357,23 @@ trait Sink<'a> {
     fn item(&mut self, seq: &mut Self::Seq);
     fn push(&mut self, seq: &mut Self::Seq, value: Self::Node);
     fn close_seq(&mut self, seq: Self::Seq) -> Self::Node;
+    /// A string of printable ASCII with no `"` or `\`: JSON writes it as it
+    /// is, in quotes.
+    fn plain_string(&mut self, text: &'a str) -> Self::Node {
+        self.scalar(Scalar::Str(text))
+    }
+    /// [`Sink::key`] for a key of [`WORD`] bytes, which needs no escape.
+    fn word_key(&mut self, map: &mut Self::Map, key: &'a str) -> Fast<()> {
+        self.key(map, &Cow::Borrowed(key))
+    }
+}
+
+/// Writes `text`, which needs no escape, as a JSON string.
+fn write_quoted(text: &str, out: &mut Vec<u8>) {
+    out.reserve(text.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'"');
 }
 
 /// Builds JSON values.
@@ -438,12 +469,24 @@ pub(crate) fn deferred_canonical<'a>(
         scratch: std::mem::take(&mut buffers.scratch),
         entries: std::mem::take(&mut buffers.entries),
     };
-    sink.stack.clear();
-    sink.levels.clear();
-    sink.entries.clear();
-    sink.stack.extend((0..pointers.len()).map(|p| (p, 0)));
-    sink.levels.push(0);
-    let read = read_with(text, deferred, &mut sink);
+    let start = sink.out.len();
+    let reset = |sink: &mut Canonical<'a, '_>| {
+        sink.out.truncate(start);
+        sink.muted = 0;
+        sink.stack.clear();
+        sink.levels.clear();
+        sink.entries.clear();
+        sink.stack.extend((0..pointers.len()).map(|p| (p, 0)));
+        sink.levels.push(0);
+    };
+    reset(&mut sink);
+    let read = if block_unit(text, deferred, &mut sink).is_some() {
+        Some(())
+    } else {
+        // The general way, from the start.
+        reset(&mut sink);
+        read_with(text, deferred, &mut sink)
+    };
     *out = sink.out;
     buffers.stack = sink.stack;
     buffers.levels = sink.levels;
@@ -513,7 +556,7 @@ struct CanonArray {
     ignored: bool,
 }
 
-impl Canonical<'_, '_> {
+impl<'a> Canonical<'a, '_> {
     /// Opens the level below `segment`, unless a pointer ends there (the
     /// field is ignored): then `false`.
     fn descend(&mut self, segment: &str) -> bool {
@@ -552,6 +595,24 @@ impl Canonical<'_, '_> {
         }
     }
 
+    /// Takes `key` as the next key of `map`, to be written unless an
+    /// ignored pointer ends there (then `false`, and the entry is muted).
+    fn new_key(&mut self, map: &mut CanonObject, key: &'a str) -> bool {
+        if !self.descend(key) {
+            map.ignored = true;
+            self.muted += 1;
+            return false;
+        }
+        if self.entries.len() > map.first_entry {
+            if map.sorted && self.entries.last().is_some_and(|last| last.0 >= key) {
+                map.sorted = false;
+            }
+            self.out.push(b',');
+        }
+        self.entries.push((key, self.out.len(), 0));
+        true
+    }
+
     /// Whether no pointer is left to match here.
     fn no_pointers(&self) -> bool {
         self.levels.last().copied().unwrap_or(0) == self.stack.len()
@@ -583,6 +644,12 @@ impl<'a> Sink<'a> for &mut Canonical<'a, '_> {
         }
     }
 
+    fn plain_string(&mut self, text: &'a str) {
+        if self.muted == 0 {
+            write_quoted(text, &mut self.out);
+        }
+    }
+
     fn open_map(&mut self) -> CanonObject {
         let muted = self.muted > 0;
         if !muted {
@@ -604,19 +671,17 @@ impl<'a> Sink<'a> for &mut Canonical<'a, '_> {
         let Cow::Borrowed(key) = *key else {
             return Err(Unsupported);
         };
-        if self.descend(key) {
-            if self.entries.len() > map.first_entry {
-                if map.sorted && self.entries.last().is_some_and(|last| last.0 >= key) {
-                    map.sorted = false;
-                }
-                self.out.push(b',');
-            }
-            self.entries.push((key, self.out.len(), 0));
+        if self.new_key(map, key) {
             crate::matcher::write_string(key, &mut self.out);
             self.out.push(b':');
-        } else {
-            map.ignored = true;
-            self.muted += 1;
+        }
+        Ok(())
+    }
+
+    fn word_key(&mut self, map: &mut CanonObject, key: &'a str) -> Fast<()> {
+        if !map.muted && self.new_key(map, key) {
+            write_quoted(key, &mut self.out);
+            self.out.push(b':');
         }
         Ok(())
     }
@@ -932,19 +997,16 @@ fn short_float_parts<'a>(
     })
 }
 
-impl<'a> Reader<'a, &mut JsonText<'a>> {
+impl<'a, S: Sink<'a, Node = ()>> Reader<'a, S> {
     /// Writes the block value of a mapping entry whose key is at column
-    /// `indent`, from [`Reader::pos`] to `stop`: mappings with word keys,
-    /// sequences, and scalars (plain ones of printable
-    /// ASCII written at once, the others through [`Reader::inline`]). Blank
-    /// and comment lines, other keys, and whatever the general reader would
-    /// refuse are `Err`.
-    fn json_block(&mut self, indent: usize, stop: usize) -> Fast<()> {
+    /// `indent`, from [`Reader::pos`] to `stop`, line by line without
+    /// recursion: mappings with word keys, sequences, and scalars (plain ones
+    /// of printable ASCII at once, the others through [`Reader::inline`]).
+    /// Blank and comment lines, other keys, and whatever the general reader
+    /// would refuse are `Err`.
+    fn unit_block(&mut self, indent: usize, stop: usize) -> Fast<()> {
         let b = self.bytes;
-        let mut nesting = Nesting {
-            open: Vec::with_capacity(16),
-            keys: Vec::with_capacity(64),
-        };
+        let mut stack: Vec<Level<S::Map, S::Seq>> = Vec::with_capacity(16);
         // A key (`true`) or dash at a column whose value is on the next lines.
         let mut pending = Some((indent, true));
         while self.pos < stop {
@@ -961,69 +1023,88 @@ impl<'a> Reader<'a, &mut JsonText<'a>> {
             let dash = self.is_dash(c, e);
             if let Some((at, key)) = pending.take() {
                 if col > at || (col == at && dash && key) {
-                    nesting.open.push(if dash {
-                        self.sink.out.push(b'[');
-                        Open::Seq(col, false)
+                    stack.push(if dash {
+                        Level::Seq(col, self.sink.open_seq(), false)
                     } else {
-                        self.sink.out.push(b'{');
-                        Open::Map(col, nesting.keys.len(), true)
+                        Level::Map(col, self.sink.open_map(), false)
                     });
                 } else {
-                    self.sink.out.extend_from_slice(b"null");
+                    self.sink.scalar(Scalar::Null);
+                    self.complete(&mut stack)?;
                 }
             }
             // Close what this line's column ends.
-            loop {
-                match nesting.open.last() {
-                    Some(Open::Map(at, first, _)) if *at > col => {
-                        nesting.keys.truncate(*first);
-                        self.sink.out.push(b'}');
-                    }
-                    Some(Open::Seq(at, _)) if *at > col || (*at == col && !dash) => {
-                        self.sink.out.push(b']');
-                    }
-                    _ => break,
+            while let Some(top) = stack.last() {
+                let ends = match top {
+                    Level::Map(at, ..) => *at > col,
+                    Level::Seq(at, ..) => *at > col || (*at == col && !dash),
+                };
+                if !ends {
+                    break;
                 }
-                nesting.open.pop();
+                self.close(&mut stack)?;
             }
             self.pos = (e + 1).min(b.len());
-            pending = self.json_line(&mut nesting, (col, c, e), dash, stop)?;
+            pending = self.unit_line(&mut stack, (col, c, e), dash, stop)?;
         }
         if pending.is_some() {
-            self.sink.out.extend_from_slice(b"null");
+            self.sink.scalar(Scalar::Null);
+            self.complete(&mut stack)?;
         }
-        while let Some(open) = nesting.open.pop() {
-            self.sink.out.push(match open {
-                Open::Map(..) => b'}',
-                Open::Seq(..) => b']',
-            });
+        while !stack.is_empty() {
+            self.close(&mut stack)?;
         }
         Ok(())
+    }
+
+    /// Closes the innermost collection, which ends the entry or item holding
+    /// it.
+    fn close(&mut self, stack: &mut Vec<Level<S::Map, S::Seq>>) -> Fast<()> {
+        match stack.pop() {
+            Some(Level::Map(_, map, _)) => self.sink.close_map(map),
+            Some(Level::Seq(_, seq, _)) => self.sink.close_seq(seq),
+            None => return Ok(()),
+        }
+        self.complete(stack)
+    }
+
+    /// The value of the innermost collection's open entry or item is
+    /// written: ends the entry or item.
+    fn complete(&mut self, stack: &mut [Level<S::Map, S::Seq>]) -> Fast<()> {
+        match stack.last_mut() {
+            Some(Level::Map(_, map, open)) if *open => {
+                *open = false;
+                self.sink.entry(map, Cow::Borrowed(""), (), false)
+            }
+            Some(Level::Seq(_, seq, open)) if *open => {
+                *open = false;
+                self.sink.push(seq, ());
+                Ok(())
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Writes the line from `at` (column `col`) to `end`, which starts with a
     /// dash or not, into the innermost open collection; returns the column of
     /// a key (`true`) or dash whose value follows on the next lines, if any.
     /// `stop` is where the payload ends.
-    fn json_line(
+    fn unit_line(
         &mut self,
-        nesting: &mut Nesting<'a>,
+        stack: &mut Vec<Level<S::Map, S::Seq>>,
         (mut col, mut at, end): (usize, usize, usize),
         mut dash: bool,
         stop: usize,
     ) -> Fast<Option<(usize, bool)>> {
         let b = self.bytes;
-        let Nesting { open: stack, keys } = nesting;
         loop {
             match stack.last_mut() {
-                Some(Open::Seq(seq_col, any)) => {
+                Some(Level::Seq(seq_col, seq, open)) => {
                     if *seq_col != col || !dash {
                         return Err(Unsupported);
                     }
-                    if *any {
-                        self.sink.out.push(b',');
-                    }
-                    *any = true;
+                    self.sink.item(seq);
+                    *open = true;
                     let start = self.skip_spaces(at + 1, end);
                     if start == end {
                         return Ok(Some((col, false)));
@@ -1031,8 +1112,9 @@ impl<'a> Reader<'a, &mut JsonText<'a>> {
                     if (b[start].is_ascii_digit() || b[start] == b'-')
                         && let Some(number) = self.number(start, end)
                     {
-                        let number = number?;
-                        self.sink.scalar(number);
+                        self.sink.scalar(number?);
+                        self.sink.push(seq, ());
+                        *open = false;
                         // A list of numbers (an embedding): the next items
                         // while each line is a dash and a number here.
                         while let Some((start, end, next)) = self.number_item(col) {
@@ -1040,55 +1122,42 @@ impl<'a> Reader<'a, &mut JsonText<'a>> {
                             else {
                                 break;
                             };
-                            let number = number?;
-                            self.sink.out.push(b',');
-                            self.sink.scalar(number);
+                            self.sink.item(seq);
+                            self.sink.scalar(number?);
+                            self.sink.push(seq, ());
                             self.pos = next;
                         }
                         return Ok(None);
                     }
-                    let seq_col = col;
+                    let item_col = col;
                     col += start - at;
                     at = start;
                     dash = self.is_dash(at, end);
                     if dash {
-                        self.sink.out.push(b'[');
-                        stack.push(Open::Seq(col, false));
+                        let seq = self.sink.open_seq();
+                        stack.push(Level::Seq(col, seq, false));
                     } else if self.word_key(at, end)?.is_some() {
-                        self.sink.out.push(b'{');
-                        stack.push(Open::Map(col, keys.len(), true));
+                        let map = self.sink.open_map();
+                        stack.push(Level::Map(col, map, false));
                     } else {
-                        self.json_scalar(seq_col, at, end)?;
+                        self.unit_scalar(item_col, at, end)?;
+                        self.complete(stack)?;
                         return Ok(None);
                     }
                 }
-                Some(Open::Map(map_col, first, sorted)) => {
+                Some(Level::Map(map_col, map, open)) => {
                     if *map_col != col || dash {
                         return Err(Unsupported);
                     }
                     let colon = self.word_key(at, end)?.ok_or(Unsupported)?;
-                    let key = &self.text[at..colon];
-                    let siblings = &keys[*first..];
-                    if let Some(&previous) = siblings.last() {
-                        // A repeated key is left to the general reader.
-                        if !(*sorted && key > previous) {
-                            *sorted = false;
-                            if siblings.contains(&key) {
-                                return Err(Unsupported);
-                            }
-                        }
-                        self.sink.out.push(b',');
-                    }
-                    keys.push(key);
-                    // A word key needs no escape.
-                    self.sink.out.push(b'"');
-                    self.sink.out.extend_from_slice(key.as_bytes());
-                    self.sink.out.extend_from_slice(b"\":");
+                    self.sink.word_key(map, &self.text[at..colon])?;
+                    *open = true;
                     let value = self.skip_spaces(colon + 1, end);
                     if value == end {
                         return Ok(Some((col, true)));
                     }
-                    self.json_scalar(col, value, end)?;
+                    self.unit_scalar(col, value, end)?;
+                    self.complete(stack)?;
                     return Ok(None);
                 }
                 None => return Err(Unsupported),
@@ -1116,15 +1185,15 @@ impl<'a> Reader<'a, &mut JsonText<'a>> {
     }
 
     /// Writes the scalar from `start` to `end` of a collection at column
-    /// `indent`: a plain one of printable ASCII with no `"`, `\`, `:` or `#`
-    /// at once, anything else through [`Reader::inline`].
-    fn json_scalar(&mut self, indent: usize, start: usize, end: usize) -> Fast<()> {
+    /// `indent`: a number, or a plain one of printable ASCII with no `"` or
+    /// `\` (and `:` or `#` only where they are text) at once, anything else
+    /// through [`Reader::inline`].
+    fn unit_scalar(&mut self, indent: usize, start: usize, end: usize) -> Fast<()> {
         let b = self.bytes;
         if (b[start].is_ascii_digit() || b[start] == b'-')
             && let Some(number) = self.number(start, end)
         {
-            let number = number?;
-            self.sink.scalar(number);
+            self.sink.scalar(number?);
             return Ok(());
         }
         // `:` and `#` are text where no space follows or comes before them.
@@ -1157,17 +1226,13 @@ impl<'a> Reader<'a, &mut JsonText<'a>> {
                 | b'?'
         ) && b[end - 1] != b' '
             && run == end;
-        if !simple {
-            self.inline(indent, start, end)?;
-            return Ok(());
-        }
-        match resolve(&self.text[start..end])? {
-            Scalar::Str(text) => {
-                self.sink.out.push(b'"');
-                self.sink.out.extend_from_slice(text.as_bytes());
-                self.sink.out.push(b'"');
+        if simple {
+            match resolve(&self.text[start..end])? {
+                Scalar::Str(text) => self.sink.plain_string(text),
+                scalar => self.sink.scalar(scalar),
             }
-            scalar => self.sink.scalar(scalar),
+        } else {
+            self.inline(indent, start, end)?;
         }
         Ok(())
     }
@@ -2609,7 +2674,13 @@ mod tests {
                     out: Vec::new(),
                     keys: Vec::new(),
                 };
-                if block_json(&text, d, &mut block).is_some() {
+                for pointers in pointer_sets() {
+                    let (general, block) = canonical_both(&text, d, &pointers);
+                    if let Some(block) = block {
+                        assert_eq!(Some(block), general, "{}", path.display());
+                    }
+                }
+                if block_unit(&text, d, &mut block).is_some() {
                     by_lines += 1;
                     assert!(general_read.is_some(), "{}", path.display());
                     assert_eq!(
@@ -2791,7 +2862,7 @@ mod tests {
                 out: Vec::new(),
                 keys: Vec::new(),
             };
-            if block_json(text, d, &mut block).is_some() {
+            if block_unit(text, d, &mut block).is_some() {
                 prop_assert!(general_read.is_some(), "{text}");
                 prop_assert_eq!(
                     String::from_utf8_lossy(&block.out),
@@ -2800,8 +2871,60 @@ mod tests {
                     text
                 );
             }
+            for pointers in pointer_sets() {
+                let (general, block) = canonical_both(text, d, &pointers);
+                if let Some(block) = block {
+                    let general = general.unwrap_or_else(|| b"(none)".to_vec());
+                    prop_assert_eq!(
+                        String::from_utf8_lossy(&block),
+                        String::from_utf8_lossy(&general),
+                        "{} {:?}",
+                        text,
+                        pointers
+                    );
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Ignored pointers to try canonical text with.
+    fn pointer_sets() -> Vec<Vec<Vec<String>>> {
+        let set = |pointers: &[&[&str]]| {
+            pointers
+                .iter()
+                .map(|p| p.iter().map(|s| (*s).to_owned()).collect())
+                .collect()
+        };
+        vec![
+            Vec::new(),
+            set(&[&["a"]]),
+            set(&[&["a", "0"], &["b"]]),
+            set(&[&["messages", "1", "content"], &["user"], &["metadata"]]),
+        ]
+    }
+
+    /// The canonical text of a deferred payload, the general way and line by
+    /// line (`None` where either gives up).
+    fn canonical_both(
+        text: &str,
+        d: &Deferred,
+        pointers: &[Vec<String>],
+    ) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+        let sink = || Canonical {
+            out: Vec::new(),
+            pointers,
+            stack: (0..pointers.len()).map(|p| (p, 0)).collect(),
+            levels: vec![0],
+            muted: 0,
+            scratch: Vec::new(),
+            entries: Vec::new(),
+        };
+        let mut general = sink();
+        let general = read_with(text, d, &mut general).map(|()| general.out);
+        let mut block = sink();
+        let block = block_unit(text, d, &mut block).map(|()| block.out);
+        (general, block)
     }
 
     fn cassette_with(request: Value, response: Value) -> String {
