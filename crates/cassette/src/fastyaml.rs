@@ -2598,33 +2598,7 @@ mod tests {
         }
     }
 
-    fn v1_files() -> Vec<std::path::PathBuf> {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let mut dirs = vec![
-            root.join("cassettes"),
-            root.join("scenarios/cassettes"),
-            root.join("crates/llmvcr/cassettes"),
-        ];
-        let mut files = Vec::new();
-        while let Some(dir) = dirs.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            for entry in entries {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if path.extension().is_some_and(|e| e == "yaml") {
-                    let text = std::fs::read_to_string(&path).unwrap();
-                    if text.lines().any(|line| line.starts_with("llmvcr:")) {
-                        files.push(path);
-                    }
-                }
-            }
-        }
-        files.sort();
-        files
-    }
+    use crate::testdata::v1_files;
 
     /// Every cassette in the repository is read by the fast reader, to the
     /// value the general parser reads, and deferring its response payloads
@@ -2927,6 +2901,21 @@ mod tests {
         (general, block)
     }
 
+    /// A cassette whose request body is `lines`, each indented by its number
+    /// of spaces below `json:`.
+    fn payload_of(lines: &[(usize, &str)]) -> String {
+        let mut text = String::from(
+            "llmvcr: 1\ninteractions:\n- request:\n    method: POST\n    url: https://h/v1\n    body:\n      json:\n",
+        );
+        for (indent, line) in lines {
+            text.push_str(&" ".repeat(8 + indent));
+            text.push_str(line);
+            text.push('\n');
+        }
+        text.push_str("  response:\n    status: 200\n");
+        text
+    }
+
     fn cassette_with(request: Value, response: Value) -> String {
         let cassette = Cassette {
             llmvcr: crate::format::FORMAT_VERSION,
@@ -2973,16 +2962,7 @@ mod tests {
             ),
             1..10,
         )) {
-            let mut text = String::from(
-                "llmvcr: 1\ninteractions:\n- request:\n    method: POST\n    url: https://h/v1\n    body:\n      json:\n",
-            );
-            for (indent, line) in lines {
-                text.push_str(&" ".repeat(8 + indent));
-                text.push_str(line);
-                text.push('\n');
-            }
-            text.push_str("  response:\n    status: 200\n");
-            block_json_agrees(&text)?;
+            block_json_agrees(&payload_of(&lines))?;
         }
 
         /// On payload lines put together from YAML's pieces, the line-by-line
@@ -3001,16 +2981,7 @@ mod tests {
             ),
             1..12,
         )) {
-            let mut text = String::from(
-                "llmvcr: 1\ninteractions:\n- request:\n    method: POST\n    url: https://h/v1\n    body:\n      json:\n",
-            );
-            for (indent, line) in lines {
-                text.push_str(&" ".repeat(8 + indent));
-                text.push_str(line);
-                text.push('\n');
-            }
-            text.push_str("  response:\n    status: 200\n");
-            block_json_agrees(&text)?;
+            block_json_agrees(&payload_of(&lines))?;
         }
 
         #[test]

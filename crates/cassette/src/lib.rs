@@ -353,6 +353,8 @@ pub mod model;
 mod replay;
 mod secrets;
 mod store;
+#[cfg(test)]
+mod testdata;
 
 pub use convert::{
     FrameCapture, body_bytes, body_from_bytes, frame_bytes, from_recorded, stream_bytes,

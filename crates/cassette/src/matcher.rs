@@ -2318,21 +2318,12 @@ mod tests {
         ] {
             assert_eq!(simple_agrees(raw), simple, "{raw}");
         }
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../cassettes");
-        let mut dirs = vec![root];
         let mut seen = 0;
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    dirs.push(path);
-                    continue;
-                }
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                for line in text.lines() {
-                    if let Some(url) = line.trim_start().strip_prefix("url: ") {
-                        seen += usize::from(simple_agrees(url.trim_matches('\'')));
-                    }
+        for path in crate::testdata::v1_files() {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for line in text.lines() {
+                if let Some(url) = line.trim_start().strip_prefix("url: ") {
+                    seen += usize::from(simple_agrees(url.trim_matches('\'')));
                 }
             }
         }
