@@ -174,14 +174,13 @@ fn block_unit<'a, S: Sink<'a, Node = ()>>(
     sink: S,
 ) -> Option<()> {
     let Resume {
-        pos,
         indent,
         after,
         end,
         skipped_to,
+        ..
     } = deferred.resume;
-    let mut reader = Reader::new(text, sink, false);
-    reader.pos = pos;
+    let mut reader = Reader::at_deferred(text, deferred, sink);
     if reader.skip_spaces(after, end) != end {
         return None;
     }
@@ -313,15 +312,14 @@ impl<'a> Sink<'a> for &mut JsonText<'a> {
 }
 
 fn read_with<'a, S: Sink<'a>>(text: &'a str, deferred: &Deferred, sink: S) -> Option<S::Node> {
-    let mut reader = Reader::new(text, sink, false);
+    let mut reader = Reader::at_deferred(text, deferred, sink);
     let Resume {
-        pos,
         indent,
         after,
         end,
         skipped_to,
+        ..
     } = deferred.resume;
-    reader.pos = pos;
     let value = reader
         .value_after_colon(indent, after, end, Ctx::Payload)
         .ok()?;
@@ -1239,6 +1237,13 @@ impl<'a, S: Sink<'a, Node = ()>> Reader<'a, S> {
 }
 
 impl<'a, S: Sink<'a>> Reader<'a, S> {
+    /// A reader at the start of `deferred`'s value in `text`.
+    fn at_deferred(text: &'a str, deferred: &Deferred, sink: S) -> Reader<'a, S> {
+        let mut reader = Reader::new(text, sink, false);
+        reader.pos = deferred.resume.pos;
+        reader
+    }
+
     fn new(text: &'a str, sink: S, defer: bool) -> Reader<'a, S> {
         Reader {
             text,
@@ -1890,34 +1895,58 @@ const WORD: [bool; 256] = {
 /// The index of the first byte of `bytes` from `at` on that is not in
 /// [`WORD`], or the length; eight bytes at a time.
 #[inline]
-fn word_end(bytes: &[u8], mut at: usize) -> usize {
+fn word_end(bytes: &[u8], at: usize) -> usize {
+    run_end(
+        bytes,
+        at,
+        |w| {
+            // Every test is exact per byte: 7-bit bytes plus constants below
+            // 0x81 never carry into the next byte.
+            let low = w & !HIGHS;
+            let at_least = |v: u64, lo: u8| (v + ONES * u64::from(0x80 - lo)) & HIGHS;
+            let above = |v: u64, hi: u8| (v + ONES * u64::from(0x7f - hi)) & HIGHS;
+            let folded = low | (ONES * 0x20);
+            let letter = at_least(folded, b'a') & !above(folded, b'z');
+            let digit = at_least(low, b'0') & !above(low, b'9');
+            let word = (letter | digit | exactly(w, b'_') | exactly(w, b'-')) & !(w & HIGHS);
+            !word & HIGHS
+        },
+        |b| !WORD[usize::from(b)],
+    )
+}
+
+/// The index of the first byte of `bytes` from `at` on that ends a run: the
+/// first whose high bit `stops` sets in the little-endian word of eight bytes
+/// it is in, or, in the last few bytes, for which `stops_byte` holds; the
+/// length if none.
+#[inline(always)]
+fn run_end(
+    bytes: &[u8],
+    mut at: usize,
+    stops: impl Fn(u64) -> u64,
+    stops_byte: impl Fn(u8) -> bool,
+) -> usize {
     while let Some(chunk) = bytes.get(at..at + 8) {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word);
-        // Every test is exact per byte: 7-bit bytes plus constants below
-        // 0x81 never carry into the next byte.
-        let low = w & !HIGHS;
-        let at_least = |v: u64, lo: u8| (v + ONES * u64::from(0x80 - lo)) & HIGHS;
-        let above = |v: u64, hi: u8| (v + ONES * u64::from(0x7f - hi)) & HIGHS;
-        let equal = |c: u8| {
-            let x = low ^ (ONES * u64::from(c));
-            !((x + ONES * 0x7f) | x) & HIGHS
-        };
-        let folded = low | (ONES * 0x20);
-        let letter = at_least(folded, b'a') & !above(folded, b'z');
-        let digit = at_least(low, b'0') & !above(low, b'9');
-        let word = (letter | digit | equal(b'_') | equal(b'-')) & !(w & HIGHS);
-        let other = !word & HIGHS;
-        if other != 0 {
-            return at + (other.trailing_zeros() / 8) as usize;
+        let hits = stops(u64::from_le_bytes(word));
+        if hits != 0 {
+            return at + (hits.trailing_zeros() / 8) as usize;
         }
         at += 8;
     }
-    while at < bytes.len() && WORD[usize::from(bytes[at])] {
+    while at < bytes.len() && !stops_byte(bytes[at]) {
         at += 1;
     }
     at
+}
+
+/// The high bit of each byte of `w` whose low seven bits are `c`, exact for
+/// every byte (bytes with the high bit set may match: callers rule them out).
+#[inline(always)]
+fn exactly(w: u64, c: u8) -> u64 {
+    let x = (w & !HIGHS) ^ (ONES * u64::from(c));
+    !((x + ONES * 0x7f) | x) & HIGHS
 }
 
 /// Where the `:` that ends a plain key is: the first one followed by a space
@@ -1980,59 +2009,40 @@ fn count_spaces(bytes: &[u8]) -> usize {
 /// printable ASCII, or is `"`, `\`, `:` or `#`; the length if none. Such a
 /// run is a plain scalar's text that JSON writes as it is.
 #[inline]
-fn plain_ascii_end(bytes: &[u8], mut at: usize) -> usize {
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word);
-        let low = w & !HIGHS;
-        let equal = |c: u8| {
-            let x = low ^ (ONES * u64::from(c));
-            !((x + ONES * 0x7f) | x) & HIGHS
-        };
-        // Below 0x20, DEL, not ASCII, or one of the four.
-        let control = !(low + ONES * 0x60) & HIGHS;
-        let special = control
-            | equal(0x7f)
-            | (w & HIGHS)
-            | equal(b'"')
-            | equal(b'\\')
-            | equal(b':')
-            | equal(b'#');
-        if special != 0 {
-            return at + (special.trailing_zeros() / 8) as usize;
-        }
-        at += 8;
-    }
-    while at < bytes.len()
-        && matches!(bytes[at], 0x20..=0x7e)
-        && !matches!(bytes[at], b'"' | b'\\' | b':' | b'#')
-    {
-        at += 1;
-    }
-    at
+fn plain_ascii_end(bytes: &[u8], at: usize) -> usize {
+    run_end(
+        bytes,
+        at,
+        |w| {
+            // Below 0x20, DEL, not ASCII, or one of the four.
+            let control = !((w & !HIGHS) + ONES * 0x60) & HIGHS;
+            control
+                | exactly(w, 0x7f)
+                | (w & HIGHS)
+                | exactly(w, b'"')
+                | exactly(w, b'\\')
+                | exactly(w, b':')
+                | exactly(w, b'#')
+        },
+        |b| !matches!(b, 0x20..=0x7e) || matches!(b, b'"' | b'\\' | b':' | b'#'),
+    )
 }
 
 /// The index of the first byte of `bytes` from `at` on that is not an ASCII
 /// digit, or the length; eight bytes at a time.
 #[inline]
-fn digits_end(bytes: &[u8], mut at: usize) -> usize {
-    while let Some(chunk) = bytes.get(at..at + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        // Digits become 0..=9; a byte is not a digit when that is 10 or more
-        // (or its high bit is set).
-        let t = u64::from_le_bytes(word) ^ (ONES * u64::from(b'0'));
-        let other = (((t & !HIGHS) + ONES * 0x76) | t) & HIGHS;
-        if other != 0 {
-            return at + (other.trailing_zeros() / 8) as usize;
-        }
-        at += 8;
-    }
-    while at < bytes.len() && bytes[at].is_ascii_digit() {
-        at += 1;
-    }
-    at
+fn digits_end(bytes: &[u8], at: usize) -> usize {
+    run_end(
+        bytes,
+        at,
+        |w| {
+            // Digits become 0..=9; a byte is not a digit when that is 10 or
+            // more (or its high bit is set).
+            let t = w ^ (ONES * u64::from(b'0'));
+            (((t & !HIGHS) + ONES * 0x76) | t) & HIGHS
+        },
+        |b| !b.is_ascii_digit(),
+    )
 }
 
 /// The index of the first line feed in `bytes`, or its length. Lines are
