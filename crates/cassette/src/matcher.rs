@@ -1485,20 +1485,25 @@ fn load_short(bytes: &[u8]) -> u64 {
     word & ((1u64 << (8 * len)) - 1)
 }
 
+/// Writes `\u00XX` for the control character `b`, as JSON writers do.
+fn write_unicode_escape(b: u8, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend_from_slice(&[
+        b'\\',
+        b'u',
+        b'0',
+        b'0',
+        HEX[usize::from(b >> 4)],
+        HEX[usize::from(b & 0xf)],
+    ]);
+}
+
 /// Writes the canonical escape of `b`: `"`, `\` or a control character.
 fn escape_canonical(b: u8, out: &mut Vec<u8>) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     match b {
         b'"' => out.extend_from_slice(b"\\\""),
         b'\\' => out.extend_from_slice(b"\\\\"),
-        _ => out.extend_from_slice(&[
-            b'\\',
-            b'u',
-            b'0',
-            b'0',
-            HEX[usize::from(b >> 4)],
-            HEX[usize::from(b & 0xf)],
-        ]),
+        _ => write_unicode_escape(b, out),
     }
 }
 

@@ -337,7 +337,7 @@ impl CassetteBuilder {
             inner: Arc::new(Inner {
                 path: self.path,
                 built,
-                run_id: env.run_id.clone(),
+                run_id: env.run_id,
                 name,
                 mode,
                 effective,

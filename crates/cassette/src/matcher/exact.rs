@@ -66,7 +66,6 @@ pub(crate) fn write_escaped(s: &str, out: &mut Vec<u8>) {
 /// Writes the escape `serde_json` writes for `b`: `"`, `\` or a control
 /// character.
 pub(super) fn escape(b: u8, out: &mut Vec<u8>) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     match b {
         b'"' => out.extend_from_slice(b"\\\""),
         b'\\' => out.extend_from_slice(b"\\\\"),
@@ -75,14 +74,7 @@ pub(super) fn escape(b: u8, out: &mut Vec<u8>) {
         0x0a => out.extend_from_slice(b"\\n"),
         0x0c => out.extend_from_slice(b"\\f"),
         0x0d => out.extend_from_slice(b"\\r"),
-        _ => out.extend_from_slice(&[
-            b'\\',
-            b'u',
-            b'0',
-            b'0',
-            HEX[usize::from(b >> 4)],
-            HEX[usize::from(b & 0xf)],
-        ]),
+        _ => super::write_unicode_escape(b, out),
     }
 }
 
