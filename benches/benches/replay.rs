@@ -29,10 +29,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
-use llmvcr_cassette::format::Body;
+use llmvcr_cassette::convert::{body_bytes, body_from_bytes, from_recorded};
+use llmvcr_cassette::import::read_any;
 use llmvcr_cassette::{
     Cassette, CassetteMiddleware, Env, HeaderList, Interaction, MatchRules, Mode, Redactor,
-    Scanner, SecretRules, body_bytes, from_recorded, read_any, save,
+    Scanner, SecretRules, StoredBody as Body, save,
 };
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware, Middleware, Next};
 use serde_json::{Value, json};
@@ -72,12 +73,16 @@ fn corpus() -> Vec<Exchange> {
     let mut out = Vec::new();
     for path in real_cassettes() {
         for recorded in read_any(&path).unwrap() {
-            let i = from_recorded(&recorded);
-            let (Some(Body::Json(body @ Value::Object(_))), Some(response), None) =
+            let i = from_recorded(&recorded, &[]);
+            let (Some(Body::Json(body)), Some(response), None) =
                 (&i.request.body, &i.response.body, &i.response.stream)
             else {
                 continue;
             };
+            let body = body.to_value();
+            if !body.is_object() {
+                continue;
+            }
             if i.request.method != "POST" {
                 continue;
             }
@@ -141,7 +146,7 @@ fn llmvcr_cassette(base: &str, exchanges: &[Exchange]) -> Cassette {
                         "content-type".into(),
                         vec!["application/json".into()],
                     )]),
-                    body: Some(Body::Json(e.body.clone())),
+                    body: Some(Body::Json(e.body.clone().into())),
                 },
                 response: llmvcr_cassette::Response {
                     status: e.status,
@@ -152,7 +157,7 @@ fn llmvcr_cassette(base: &str, exchanges: &[Exchange]) -> Cassette {
                         }
                         headers
                     },
-                    body: llmvcr_cassette::body_from_bytes(&e.response),
+                    body: body_from_bytes(&e.response),
                     stream: None,
                 },
             })

@@ -3,8 +3,8 @@
 //!
 //! - [`from_recorded`] turns an imported interaction into a v1
 //!   [`Interaction`]: JSON bodies become structures, streamed responses are
-//!   split into frames by their `Content-Type` (and, for Gemini-style JSON
-//!   arrays, by the URL), and whatever cannot be framed without loss stays a
+//!   split into frames by their `Content-Type` (and, for streamed JSON
+//!   arrays such as Gemini's, by [`StreamUrlRule`]s), and whatever cannot be framed without loss stays a
 //!   plain body.
 //! - [`to_recorded`] goes back, rebuilding streamed bodies from their frames.
 //! - [`stream_bytes`], [`stream_chunks`] and [`frame_bytes`] give the wire
@@ -16,10 +16,12 @@ use base64::Engine as _;
 use llmvcr_framing::{JsonArrayFramer, NdjsonFramer, SseEvent, SseFramer, SseItem};
 use serde_json::Value;
 
-use crate::format::{
-    Body, Frame, HeaderList, Interaction, Request, Response, Stream, StreamFormat,
+use crate::recorded::{
+    Headers, RecordedBody, RecordedInteraction, RecordedRequest, RecordedResponse,
 };
-use crate::model::{self, Headers, RecordedInteraction, RecordedRequest, RecordedResponse};
+use crate::stored::{
+    Frame, HeaderList, Interaction, Json, Request, Response, StoredBody, Stream, StreamFormat,
+};
 
 const BASE64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -30,21 +32,21 @@ const BASE64: base64::engine::GeneralPurpose = base64::engine::general_purpose::
 ///   ([`RecordedResponse::decoded_headers`]): when the importer removed gzip,
 ///   `content-encoding` and `content-length` are dropped. Names are
 ///   lowercased; repeated names are joined in order.
-/// - A body that is a JSON object or array becomes [`Body::Json`], other UTF-8
-///   text [`Body::Text`], anything else [`Body::Base64`]; an empty body is
+/// - A body that is a JSON object or array becomes [`StoredBody::Json`], other UTF-8
+///   text [`StoredBody::Text`], anything else [`StoredBody::Base64`]; an empty body is
 ///   `None`.
 /// - A response whose `Content-Type` is `text/event-stream` is stored as `sse`
 ///   frames, an NDJSON one as `ndjson` frames, and the JSON array returned by
-///   a `:streamGenerateContent` URL without `alt=sse` as `json_array`
-///   elements. Every frame has `at_ms: 0`, since recorders keep no timing. A
+///   a URL that one of `rules` names (Gemini's `:streamGenerateContent`
+///   without `alt=sse`) as `json_array` elements. Every frame has `at_ms: 0`, since recorders keep no timing. A
 ///   body that cannot be framed exactly (invalid UTF-8, an unknown SSE field,
 ///   a truncated array) stays a plain body.
 #[must_use]
-pub fn from_recorded(recorded: &RecordedInteraction) -> Interaction {
+pub fn from_recorded(recorded: &RecordedInteraction, rules: &[StreamUrlRule]) -> Interaction {
     Interaction {
         recorded_at: recorded.recorded_at.clone(),
         request: request_from(&recorded.request),
-        response: response_from(&recorded.request.uri, &recorded.response),
+        response: response_from(&recorded.request.uri, &recorded.response, rules),
     }
 }
 
@@ -56,9 +58,9 @@ pub fn to_recorded(interaction: &Interaction) -> RecordedInteraction {
     let request = &interaction.request;
     let response = &interaction.response;
     let response_body = match (&response.stream, &response.body) {
-        (Some(stream), _) => model::Body::from_bytes(stream_bytes(stream)),
+        (Some(stream), _) => RecordedBody::from_bytes(stream_bytes(stream)),
         (None, Some(body)) => body_to_model(body),
-        (None, None) => model::Body::Empty,
+        (None, None) => RecordedBody::Empty,
     };
     RecordedInteraction {
         request: RecordedRequest {
@@ -68,7 +70,7 @@ pub fn to_recorded(interaction: &Interaction) -> RecordedInteraction {
             body: request
                 .body
                 .as_ref()
-                .map_or(model::Body::Empty, body_to_model),
+                .map_or(RecordedBody::Empty, body_to_model),
             body_decoded_from: None,
         },
         response: RecordedResponse {
@@ -85,26 +87,36 @@ pub fn to_recorded(interaction: &Interaction) -> RecordedInteraction {
 /// The bytes of a v1 body: JSON serialised compactly (keys in stored order),
 /// text as UTF-8, base64 decoded. Invalid base64 gives its text unchanged.
 #[must_use]
-pub fn body_bytes(body: &Body) -> Vec<u8> {
+pub fn body_bytes(body: &StoredBody) -> Vec<u8> {
     match body {
-        Body::Json(value) => serde_json::to_vec(value).unwrap_or_default(),
-        Body::Text(text) => text.as_bytes().to_vec(),
-        Body::Base64(encoded) => BASE64
+        StoredBody::Json(value) => value.as_str().as_bytes().to_vec(),
+        StoredBody::Text(text) => text.as_bytes().to_vec(),
+        StoredBody::Base64(encoded) => BASE64
             .decode(encoded)
             .unwrap_or_else(|_| encoded.as_bytes().to_vec()),
+    }
+}
+
+/// The bytes of a v1 body as they were sent: JSON and text borrowed as
+/// they are stored, base64 decoded (invalid base64 gives its text).
+pub(crate) fn body_text_or_bytes(body: &StoredBody) -> std::borrow::Cow<'_, [u8]> {
+    match body {
+        StoredBody::Json(json) => std::borrow::Cow::Borrowed(json.as_str().as_bytes()),
+        StoredBody::Text(text) => std::borrow::Cow::Borrowed(text.as_bytes()),
+        StoredBody::Base64(_) => std::borrow::Cow::Owned(body_bytes(body)),
     }
 }
 
 /// The v1 body for raw bytes: `None` when empty, then JSON object or array,
 /// UTF-8 text, or base64.
 #[must_use]
-pub fn body_from_bytes(bytes: &[u8]) -> Option<Body> {
+pub fn body_from_bytes(bytes: &[u8]) -> Option<StoredBody> {
     if bytes.is_empty() {
         return None;
     }
     match std::str::from_utf8(bytes) {
         Ok(text) => Some(body_from_text(text)),
-        Err(_) => Some(Body::Base64(BASE64.encode(bytes))),
+        Err(_) => Some(StoredBody::Base64(BASE64.encode(bytes))),
     }
 }
 
@@ -184,7 +196,7 @@ pub fn frame_bytes(format: StreamFormat, frame: &Frame, index: usize, count: usi
                     .unwrap_or_else(|_| encoded.as_bytes().to_vec()),
             ),
             (None, Some(text), _) => out.extend_from_slice(text.as_bytes()),
-            (None, None, Some(data)) => out.extend(serde_json::to_vec(data).unwrap_or_default()),
+            (None, None, Some(data)) => out.extend_from_slice(data.as_str().as_bytes()),
             (None, None, None) => {}
         },
     }
@@ -202,7 +214,7 @@ fn frame_has_event(frame: &Frame) -> bool {
 /// The data of a frame as text: JSON compactly, else the text, else empty.
 fn frame_text(frame: &Frame) -> String {
     match (&frame.data, &frame.text) {
-        (Some(data), _) => serde_json::to_string(data).unwrap_or_default(),
+        (Some(data), _) => data.as_str().to_owned(),
         (None, Some(text)) => text.clone(),
         (None, None) => String::new(),
     }
@@ -218,9 +230,10 @@ fn frame_text(frame: &Frame) -> String {
 /// a `chunks` stream, so that nothing is lost.
 ///
 /// ```
-/// use llmvcr_cassette::{FrameCapture, StreamFormat, stream_bytes};
+/// use llmvcr_cassette::convert::stream_bytes;
+/// use llmvcr_cassette::{FrameCapture, StreamFormat};
 ///
-/// let format = FrameCapture::stream_format_for(Some("text/event-stream"), "https://x/v1/chat");
+/// let format = FrameCapture::stream_format_for(Some("text/event-stream"), "https://x/v1/chat", &[]);
 /// assert_eq!(format, Some(StreamFormat::Sse));
 /// let mut capture = FrameCapture::new(StreamFormat::Sse);
 /// capture.push(b"data: {\"n\":1}\n\nda", 0);
@@ -285,11 +298,15 @@ impl FrameCapture {
 
     /// The stream format of a response, from its `Content-Type` and the
     /// request URL: `sse` for `text/event-stream`, `ndjson` for NDJSON types,
-    /// `json_array` for a `:streamGenerateContent` URL without `alt=sse`
-    /// (with a JSON or no content type), and `None` for a body that is not a
+    /// the format of the first of `rules` that names the URL (with a JSON or
+    /// no content type), and `None` for a body that is not a
     /// stream.
     #[must_use]
-    pub fn stream_format_for(content_type: Option<&str>, url: &str) -> Option<StreamFormat> {
+    pub fn stream_format_for(
+        content_type: Option<&str>,
+        url: &str,
+        rules: &[StreamUrlRule],
+    ) -> Option<StreamFormat> {
         if let Some(format) = content_type.and_then(llmvcr_framing::StreamFormat::from_content_type)
         {
             return Some(match format {
@@ -299,7 +316,13 @@ impl FrameCapture {
             });
         }
         let json_or_none = content_type.is_none_or(|ct| ct.to_ascii_lowercase().contains("json"));
-        (json_or_none && is_json_array_stream_url(url)).then_some(StreamFormat::JsonArray)
+        if !json_or_none {
+            return None;
+        }
+        rules
+            .iter()
+            .find(|rule| rule.applies(url))
+            .map(|rule| rule.format)
     }
 
     /// Feeds one chunk received `at_ms` milliseconds after the response
@@ -489,7 +512,7 @@ fn chunk_frame(chunk: &[u8]) -> Frame {
 
 /// Frame data: a JSON object or array as `data`, other non-empty text as
 /// `text`.
-fn split_data(text: String) -> (Option<Value>, Option<String>) {
+fn split_data(text: String) -> (Option<Json>, Option<String>) {
     if text.is_empty() {
         return (None, None);
     }
@@ -506,13 +529,13 @@ const MAX_JSON_DEPTH: usize = 96;
 
 /// Parses text that is a JSON object or array, not nested too deeply to
 /// store as YAML.
-fn json_structure(text: &str) -> Option<Value> {
+fn json_structure(text: &str) -> Option<Json> {
     let trimmed = text.trim_start();
     if !(trimmed.starts_with('{') || trimmed.starts_with('[')) {
         return None;
     }
     let value: Value = serde_json::from_str(text).ok()?;
-    (depth(&value) <= MAX_JSON_DEPTH).then_some(value)
+    (depth(&value) <= MAX_JSON_DEPTH).then(|| Json::from_value(&value))
 }
 
 fn depth(value: &Value) -> usize {
@@ -523,28 +546,28 @@ fn depth(value: &Value) -> usize {
     }
 }
 
-fn body_from_text(text: &str) -> Body {
+fn body_from_text(text: &str) -> StoredBody {
     match json_structure(text) {
-        Some(value) => Body::Json(value),
-        None => Body::Text(text.to_owned()),
+        Some(value) => StoredBody::Json(value),
+        None => StoredBody::Text(text.to_owned()),
     }
 }
 
-fn body_from_model(body: &model::Body) -> Option<Body> {
+fn body_from_model(body: &RecordedBody) -> Option<StoredBody> {
     match body {
-        model::Body::Empty => None,
-        model::Body::Json(value) => Some(Body::Json(value.clone())),
-        model::Body::Text(text) if text.is_empty() => None,
-        model::Body::Text(text) => Some(body_from_text(text)),
-        model::Body::Bytes(bytes) => body_from_bytes(bytes),
+        RecordedBody::Empty => None,
+        RecordedBody::Json(value) => Some(StoredBody::Json(Json::from_value(value))),
+        RecordedBody::Text(text) if text.is_empty() => None,
+        RecordedBody::Text(text) => Some(body_from_text(text)),
+        RecordedBody::Bytes(bytes) => body_from_bytes(bytes),
     }
 }
 
-fn body_to_model(body: &Body) -> model::Body {
+fn body_to_model(body: &StoredBody) -> RecordedBody {
     match body {
-        Body::Json(value) => model::Body::Json(value.clone()),
-        Body::Text(text) => model::Body::from_text(text.clone()),
-        Body::Base64(_) => model::Body::from_bytes(body_bytes(body)),
+        StoredBody::Json(value) => RecordedBody::Json(value.to_value()),
+        StoredBody::Text(text) => RecordedBody::from_text(text.clone()),
+        StoredBody::Base64(_) => RecordedBody::from_bytes(body_bytes(body)),
     }
 }
 
@@ -576,9 +599,9 @@ fn request_from(request: &RecordedRequest) -> Request {
     }
 }
 
-fn response_from(url: &str, response: &RecordedResponse) -> Response {
+fn response_from(url: &str, response: &RecordedResponse, rules: &[StreamUrlRule]) -> Response {
     let headers = headers_from_model(&response.decoded_headers());
-    let format = FrameCapture::stream_format_for(headers.get("content-type"), url);
+    let format = FrameCapture::stream_format_for(headers.get("content-type"), url, rules);
     let stream = format.and_then(|format| frame_body(format, &response.body));
     let body = match stream {
         Some(_) => None,
@@ -593,11 +616,11 @@ fn response_from(url: &str, response: &RecordedResponse) -> Response {
 }
 
 /// Frames a recorded body, or `None` when it does not frame exactly.
-fn frame_body(format: StreamFormat, body: &model::Body) -> Option<Stream> {
+fn frame_body(format: StreamFormat, body: &RecordedBody) -> Option<Stream> {
     let bytes = match body {
-        model::Body::Empty => Vec::new(),
-        model::Body::Text(text) => text.as_bytes().to_vec(),
-        model::Body::Json(_) | model::Body::Bytes(_) => return None,
+        RecordedBody::Empty => Vec::new(),
+        RecordedBody::Text(text) => text.as_bytes().to_vec(),
+        RecordedBody::Json(_) | RecordedBody::Bytes(_) => return None,
     };
     if format == StreamFormat::JsonArray && !bytes.trim_ascii_start().starts_with(b"[") {
         return None;
@@ -608,12 +631,47 @@ fn frame_body(format: StreamFormat, body: &model::Body) -> Option<Stream> {
     (stream.format == format).then_some(stream)
 }
 
-/// Whether a URL asks for Gemini's JSON-array stream: a
-/// `:streamGenerateContent` path without `alt=sse`.
-fn is_json_array_stream_url(url: &str) -> bool {
-    let (path, query) = url.split_once('?').unwrap_or((url, ""));
-    path.contains(":streamGenerateContent")
-        && !query
-            .split('&')
-            .any(|param| param.eq_ignore_ascii_case("alt=sse"))
+/// A rule that tells from a request's URL that its response is a stream,
+/// where the response's JSON (or missing) `Content-Type` does not say so.
+///
+/// This crate knows no provider; the rules come in as data (the façade
+/// passes Gemini's: a `:streamGenerateContent` path without `alt=sse` is a
+/// streamed JSON array).
+///
+/// ```
+/// use llmvcr_cassette::{FrameCapture, StreamFormat, StreamUrlRule};
+///
+/// let rules = [StreamUrlRule {
+///     path_contains: ":streamGenerateContent".into(),
+///     unless_query: Some("alt=sse".into()),
+///     format: StreamFormat::JsonArray,
+/// }];
+/// let url = "https://h/v1beta/models/m:streamGenerateContent";
+/// assert_eq!(FrameCapture::stream_format_for(None, url, &rules), Some(StreamFormat::JsonArray));
+/// let sse = format!("{url}?alt=sse");
+/// assert_eq!(FrameCapture::stream_format_for(None, &sse, &rules), None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamUrlRule {
+    /// The URL's path contains this.
+    pub path_contains: String,
+    /// The rule does not apply when the query has this `name=value` pair
+    /// (compared ignoring ASCII case).
+    pub unless_query: Option<String>,
+    /// How such a stream is framed.
+    pub format: StreamFormat,
+}
+
+impl StreamUrlRule {
+    /// Whether the rule applies to `url`.
+    #[must_use]
+    pub fn applies(&self, url: &str) -> bool {
+        let (path, query) = url.split_once('?').unwrap_or((url, ""));
+        path.contains(self.path_contains.as_str())
+            && !self.unless_query.as_ref().is_some_and(|pair| {
+                query
+                    .split('&')
+                    .any(|param| param.eq_ignore_ascii_case(pair))
+            })
+    }
 }

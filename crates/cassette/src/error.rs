@@ -124,7 +124,7 @@ impl fmt::Display for Position<'_> {
 fn version_message(found: &str) -> String {
     format!(
         "not an llmvcr format v{} cassette: {found}",
-        crate::format::FORMAT_VERSION
+        crate::stored::FORMAT_VERSION
     )
 }
 

@@ -7,7 +7,9 @@
 //! base64, as VCR.py does. A streamed response becomes its whole body.
 //!
 //! ```
-//! use llmvcr_cassette::{parse, parse_vcrpy, to_vcrpy, to_recorded};
+//! use llmvcr_cassette::convert::to_recorded;
+//! use llmvcr_cassette::import::parse_vcrpy;
+//! use llmvcr_cassette::{parse, to_vcrpy};
 //!
 //! let cassette = parse(
 //!     "llmvcr: 1\ninteractions:\n- request: {method: GET, url: 'https://x/y'}\n  response: {status: 204}\n",
@@ -26,7 +28,7 @@ use yaml_serde::value::{Tag, TaggedValue};
 
 use crate::convert::{body_bytes, stream_bytes};
 use crate::error::{CassetteError, Result};
-use crate::format::{Cassette, HeaderList, Interaction};
+use crate::stored::{Cassette, HeaderList, Interaction};
 
 /// Writes a cassette as VCR.py YAML (`string` dialect, `version: 1`).
 ///

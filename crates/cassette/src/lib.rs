@@ -46,7 +46,7 @@
 //! let cassette: Cassette = parse(text, "echo.yaml")?;
 //! let stream = cassette.interactions[0].response.stream.as_ref().unwrap();
 //! assert_eq!(stream.frames[1].at_ms, 15);
-//! assert_eq!(llmvcr_cassette::stream_bytes(stream), b"data: {\"a\":2}\n\ndata: [DONE]\n\n");
+//! assert_eq!(llmvcr_cassette::convert::stream_bytes(stream), b"data: {\"a\":2}\n\ndata: [DONE]\n\n");
 //!
 //! // Written back, it reads back equal; placeholders do not trip the scanner.
 //! assert_eq!(parse(&to_yaml(&cassette)?, "echo.yaml")?, cassette);
@@ -281,16 +281,19 @@
 //! scaled. Pacing uses `tokio::time::sleep`, so under a paused clock a test
 //! sees the recorded timing in virtual time and waits for none of it.
 //!
-//! A replaying middleware reads its file lazily: the cassette's structure and
-//! every request's match key when it is built (computed from the YAML text,
-//! without building the request bodies), each JSON payload and header list
-//! when first needed (a response when it is replayed; everything on a miss,
-//! with a custom matcher, or when the cassette is copied out or appended to).
-//! Files written by llmvcr take a fast reader for the YAML subset it writes;
-//! anything else is read by a general YAML parser. A syntax error in a payload
-//! or header list that the fast reader skipped is reported, with file and
-//! line, when first needed; [`load`] and `llmvcr cassette lint` read
-//! everything up front.
+//! ## Loading and the cache
+//!
+//! A replaying middleware reads its file once, when it is built: one YAML
+//! parser (`yaml_serde`), one interaction at a time, JSON payloads going
+//! straight from YAML to compact JSON text ([`Json`]), then every request's
+//! match key. What that load produced is kept in a cache file under the
+//! Cargo target folder (`target/llmvcr-cache/`), named after a hash of the
+//! cassette's bytes and of the match rules, so every later load of the same
+//! file, in any process, reads the cache instead of the YAML. Set
+//! `LLMVCR_CACHE_DIR` to put the cache elsewhere, or to `off` to turn it off
+//! ([`CassetteBuilder::cache_dir`] does the same in code). A cache file that
+//! cannot be read is ignored, and a folder that cannot be written to only
+//! means the next load reads the YAML again.
 //!
 //! # Importing recordings
 //!
@@ -307,14 +310,15 @@
 //!
 //! Bodies come out decoded: base64 and `!!binary` are undone, gzip and
 //! deflate byte bodies are decompressed, and JSON stored as a YAML structure
-//! becomes [`Body::Json`]. A decoded body that is UTF-8 is [`Body::Text`],
-//! kept byte for byte; anything else is [`Body::Bytes`]. Headers are kept as
+//! becomes [`RecordedBody::Json`]. A decoded body that is UTF-8 is [`RecordedBody::Text`],
+//! kept byte for byte; anything else is [`RecordedBody::Bytes`]. Headers are kept as
 //! recorded; `decoded_headers()` on a request or response drops
 //! `Content-Encoding` and `Content-Length` when the importer decompressed the
 //! body.
 //!
 //! ```
-//! use llmvcr_cassette::{Body, parse_vcrpy};
+//! use llmvcr_cassette::RecordedBody;
+//! use llmvcr_cassette::import::parse_vcrpy;
 //!
 //! let yaml = r#"
 //! interactions:
@@ -332,7 +336,7 @@
 //! let interactions = parse_vcrpy(yaml, "echo.yaml")?;
 //! assert_eq!(interactions[0].request.headers.get("content-type"), Some("application/json"));
 //! assert_eq!(interactions[0].response.status, 200);
-//! assert_eq!(interactions[0].response.body, Body::Text(r#"{"a": 2}"#.to_owned()));
+//! assert_eq!(interactions[0].response.body, RecordedBody::Text(r#"{"a": 2}"#.to_owned()));
 //! # Ok::<(), llmvcr_cassette::ImportError>(())
 //! ```
 //!
@@ -340,47 +344,33 @@
 //! the interaction index, the field and, where known, the line and column.
 #![warn(missing_docs, unreachable_pub)]
 
-mod convert;
+mod cache;
+pub mod convert;
 mod error;
-mod export;
-mod fastyaml;
-pub mod format;
+pub mod export;
 pub mod import;
-mod lazy;
-mod matcher;
-mod middleware;
-pub mod model;
-mod replay;
-mod secrets;
-mod store;
-#[cfg(test)]
-mod testdata;
+pub mod matcher;
+pub mod middleware;
+pub mod read;
+pub mod recorded;
+pub mod replay;
+pub mod secrets;
+pub mod stored;
+pub mod write;
 
-pub use convert::{
-    FrameCapture, body_bytes, body_from_bytes, frame_bytes, from_recorded, stream_bytes,
-    stream_chunks, to_recorded,
-};
 pub use error::{CassetteError, Result};
-pub use export::{reason_phrase, to_vcrpy};
-pub use format::{
-    Cassette, FORMAT_VERSION, Frame, HeaderList, Interaction, Request, Response, Stream,
-    StreamFormat,
-};
-pub use secrets::{Finding, REDACTED, Redactor, Scanner, SecretRules, is_placeholder};
-pub use store::{
-    is_v1, load, load_any, parse, parse_any_cassette, read_recorded, save, to_yaml, write_atomic,
-};
+pub use export::to_vcrpy;
+pub use read::{load, load_any, parse, read_recorded};
+pub use write::{save, to_yaml};
 
-pub use import::{
-    ImportError, SourceLocation, Syntax, parse_any, parse_vcr_json, parse_vcrpy, read_any,
-    read_vcr_json, read_vcrpy,
-};
-pub use matcher::{
-    BodyIgnore, CustomMatcher, Difference, IncomingRequest, Index, MatchRules, MissReason, Nearest,
-    NoMatch, RequestKey, differences,
-};
+pub use convert::{FrameCapture, StreamUrlRule};
+pub use import::ImportError;
+pub use matcher::{BodyIgnore, MatchRules, NoMatch};
 pub use middleware::{CassetteBuilder, CassetteMiddleware, Env, MiddlewareError, Mode};
-pub use model::{
-    Body, ContentCoding, Headers, RecordedInteraction, RecordedRequest, RecordedResponse,
+pub use recorded::{Headers, RecordedBody, RecordedInteraction, RecordedRequest, RecordedResponse};
+pub use replay::ReplaySpeed;
+pub use secrets::{Finding, Redactor, Scanner, SecretRules};
+pub use stored::{
+    Cassette, FORMAT_VERSION, Frame, HeaderList, Interaction, Json, Request, Response, StoredBody,
+    Stream, StreamFormat,
 };
-pub use replay::{PrepareError, PreparedResponse, ReplaySpeed};

@@ -16,7 +16,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use reqwest::ResponseBuilderExt as _;
 
 use crate::convert::{body_bytes, stream_chunks};
-use crate::format::Interaction;
+use crate::stored::Interaction;
 
 /// How fast a recorded stream is replayed.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -78,15 +78,6 @@ impl PreparedResponse {
     /// compactly, so its length may differ from the original), and a stream gets
     /// none.
     pub fn new(interaction: &Interaction) -> Result<PreparedResponse, PrepareError> {
-        PreparedResponse::with_body(interaction, None)
-    }
-
-    /// [`PreparedResponse::new`] with the bytes of a whole body given, in
-    /// place of the recorded body's.
-    pub(crate) fn with_body(
-        interaction: &Interaction,
-        given: Option<Vec<u8>>,
-    ) -> Result<PreparedResponse, PrepareError> {
         let response = &interaction.response;
         let status = StatusCode::from_u16(response.status).map_err(|_| PrepareError {
             message: format!("response.status: {} is not an HTTP status", response.status),
@@ -105,9 +96,6 @@ impl PreparedResponse {
             headers.append(header, value);
         }
         let body = match (&response.stream, &response.body) {
-            (None, Some(_)) if given.is_some() => {
-                PreparedBody::Whole(Bytes::from(given.unwrap_or_default()))
-            }
             (Some(stream), _) => PreparedBody::Frames(
                 stream_chunks(stream)
                     .into_iter()

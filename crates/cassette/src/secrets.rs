@@ -22,7 +22,7 @@ use std::fmt;
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::format::{Body, Cassette, Frame, HeaderList, Interaction};
+use crate::stored::{Cassette, Frame, HeaderList, Interaction, Json, StoredBody as Body};
 
 /// The placeholder for a credential that is not the value of a known
 /// environment variable.
@@ -293,7 +293,7 @@ impl Redactor {
     /// Redacts a body in place.
     pub fn redact_body(&self, body: &mut Body) {
         match body {
-            Body::Json(value) => self.redact_json(value),
+            Body::Json(value) => self.redact_json_text(value),
             Body::Text(text) => *text = self.redact_text(text),
             Body::Base64(encoded) => {
                 if let Some(redacted) = self.redact_base64(encoded) {
@@ -301,6 +301,13 @@ impl Redactor {
                 }
             }
         }
+    }
+
+    /// Replaces credentials inside JSON text, as [`Redactor::redact_json`].
+    pub fn redact_json_text(&self, json: &mut Json) {
+        let mut value = json.to_value();
+        self.redact_json(&mut value);
+        *json = Json::from_value(&value);
     }
 
     /// Redacts every string and key of a JSON value in place.
@@ -340,7 +347,7 @@ impl Redactor {
             *field = self.redact_text(field);
         }
         if let Some(data) = &mut frame.data {
-            self.redact_json(data);
+            self.redact_json_text(data);
         }
         if let Some(encoded) = &mut frame.base64
             && let Some(redacted) = self.redact_base64(encoded)
@@ -658,7 +665,7 @@ impl Scanner {
                     }
                 }
                 if let Some(data) = &frame.data {
-                    scan_json(&format!("{at}.data"), data, &mut scan);
+                    scan_json(&format!("{at}.data"), &data.to_value(), &mut scan);
                 }
                 if let Some(encoded) = &frame.base64 {
                     scan_base64(&format!("{at}.base64"), encoded, &mut scan);
@@ -743,7 +750,7 @@ fn scan_headers(at: &str, headers: &HeaderList, scan: &mut impl FnMut(&str, &str
 
 fn scan_body(at: &str, body: &Body, scan: &mut impl FnMut(&str, &str)) {
     match body {
-        Body::Json(value) => scan_json(&format!("{at}.json"), value, scan),
+        Body::Json(value) => scan_json(&format!("{at}.json"), &value.to_value(), scan),
         Body::Text(text) => scan(&format!("{at}.text"), text),
         Body::Base64(encoded) => scan_base64(&format!("{at}.base64"), encoded, scan),
     }

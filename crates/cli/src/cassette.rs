@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Subcommand, ValueEnum};
+use llmvcr::cassette::convert::{stream_bytes, to_recorded};
+use llmvcr::cassette::write::write_atomic;
 use llmvcr::cassette::{
-    Cassette, Finding, Interaction, Redactor, Scanner, load_any, save, stream_bytes, to_recorded,
-    to_vcrpy, write_atomic,
+    Cassette, Finding, Interaction, Redactor, Scanner, load_any, save, to_vcrpy,
 };
 use llmvcr::inspect::{prompt, summarize};
 use serde_json::Value;
@@ -162,7 +163,7 @@ fn import(sources: &[PathBuf], dir: &Path, out: &mut dyn Write) -> io::Result<Ex
     let (redactor, scanner) = redactor_and_scanner();
     let (jobs, mut failed) = plan(sources, dir, out)?;
     for (source, dest) in jobs {
-        let mut cassette = match load_any(&source) {
+        let mut cassette = match load_any(&source, &llmvcr::cassette_stream_urls()) {
             Ok(cassette) => cassette,
             Err(e) => {
                 report(out, e)?;
@@ -199,7 +200,7 @@ fn export(
     let (_, scanner) = redactor_and_scanner();
     let (jobs, mut failed) = plan(files, dir, out)?;
     for (source, dest) in jobs {
-        let written = load_any(&source).and_then(|cassette| {
+        let written = load_any(&source, &llmvcr::cassette_stream_urls()).and_then(|cassette| {
             let findings = scanner.scan_cassette(&cassette);
             if !findings.is_empty() {
                 return Err(llmvcr::cassette::CassetteError::Secret {
@@ -235,7 +236,7 @@ fn lint(paths: &[PathBuf], out: &mut dyn Write) -> io::Result<ExitCode> {
     let (mut problems, mut interactions) = (0usize, 0usize);
     for path in &files {
         let name = path.display().to_string();
-        let cassette = match load_any(path) {
+        let cassette = match load_any(path, &llmvcr::cassette_stream_urls()) {
             Ok(cassette) => cassette,
             Err(e) => {
                 writeln!(out, "{e}")?;
@@ -290,7 +291,7 @@ fn describe(finding: &Finding) -> String {
 
 fn show(file: &Path, out: &mut dyn Write) -> io::Result<ExitCode> {
     let name = file.display().to_string();
-    let cassette = match load_any(file) {
+    let cassette = match load_any(file, &llmvcr::cassette_stream_urls()) {
         Ok(cassette) => cassette,
         Err(e) => {
             report(out, e)?;
@@ -389,7 +390,7 @@ fn shorten(text: &str, max: usize) -> String {
 }
 
 fn diff(a: &Path, b: &Path, out: &mut dyn Write) -> io::Result<ExitCode> {
-    let load = |path: &Path| load_any(path);
+    let load = |path: &Path| load_any(path, &llmvcr::cassette_stream_urls());
     let (left, right) = match (load(a), load(b)) {
         (Ok(left), Ok(right)) => (left, right),
         (left, right) => {

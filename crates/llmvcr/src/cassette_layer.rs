@@ -57,6 +57,7 @@ pub fn cassette(path: impl Into<PathBuf>) -> CassetteBuilder {
     CassetteMiddleware::builder(path)
         .secret_rules(secret_rules())
         .match_rules(match_rules())
+        .stream_urls(crate::cassette_stream_urls())
 }
 
 /// The llmvcr [`Error`] for a cassette middleware error: a miss is

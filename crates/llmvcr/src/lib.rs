@@ -101,6 +101,26 @@ pub fn cassette_rules() -> llmvcr_cassette::SecretRules {
     })
 }
 
+/// The rules that tell streamed responses by their URL, from
+/// [`llmvcr_providers::rules::JSON_ARRAY_STREAM_URLS`]: Gemini's
+/// `:streamGenerateContent` without `alt=sse` streams a JSON array.
+///
+/// ```
+/// let rules = llmvcr::cassette_stream_urls();
+/// assert!(rules[0].applies("https://h/v1beta/models/m:streamGenerateContent"));
+/// ```
+#[must_use]
+pub fn cassette_stream_urls() -> Vec<llmvcr_cassette::StreamUrlRule> {
+    llmvcr_providers::rules::JSON_ARRAY_STREAM_URLS
+        .iter()
+        .map(|url| llmvcr_cassette::StreamUrlRule {
+            path_contains: url.path_contains.to_owned(),
+            unless_query: url.unless_query.map(str::to_owned),
+            format: llmvcr_cassette::StreamFormat::JsonArray,
+        })
+        .collect()
+}
+
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;

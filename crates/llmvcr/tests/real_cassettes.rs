@@ -26,7 +26,7 @@ fn summaries(folder: &str) -> Vec<InteractionSummary> {
     for path in files(folder) {
         let name = format!("{folder}/{}", path.file_name().unwrap().to_string_lossy());
         let interactions =
-            llmvcr::cassette::read_any(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+            llmvcr::cassette::import::read_any(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(!interactions.is_empty(), "{name}: no interactions");
         for (i, interaction) in interactions.iter().enumerate() {
             out.push(summarize(&name, i, interaction));
@@ -112,7 +112,7 @@ fn manifest_matches_the_corpus() {
     for line in manifest.lines().skip(1) {
         let cols: Vec<&str> = line.split('\t').collect();
         let path = corpus().join(cols[0]);
-        let interactions = llmvcr::cassette::read_any(&path).unwrap();
+        let interactions = llmvcr::cassette::import::read_any(&path).unwrap();
         let statuses: Vec<u16> = cols[6].split(',').map(|s| s.parse().unwrap()).collect();
         let got: Vec<u16> = interactions.iter().map(|i| i.response.status).collect();
         assert_eq!(got, statuses, "{}", cols[0]);

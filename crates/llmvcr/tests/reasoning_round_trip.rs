@@ -24,7 +24,7 @@ fn cassette(file: &str) -> Vec<RecordedInteraction> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../cassettes/real")
         .join(file);
-    llmvcr::cassette::read_any(&path).unwrap_or_else(|e| panic!("{file}: {e}"))
+    llmvcr::cassette::import::read_any(&path).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
 fn request_body(interaction: &RecordedInteraction) -> Value {

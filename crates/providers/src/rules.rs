@@ -196,3 +196,21 @@ mod tests {
         }
     }
 }
+
+/// A URL whose response is a streamed JSON array although its content type
+/// says plain JSON: the path contains `path_contains`, and the query lacks
+/// the `unless_query` pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonArrayStreamUrl {
+    /// A part of the path.
+    pub path_contains: &'static str,
+    /// A `name=value` query pair that makes the response something else.
+    pub unless_query: Option<&'static str>,
+}
+
+/// Every [`JsonArrayStreamUrl`]: Gemini's `:streamGenerateContent` streams a
+/// JSON array unless asked for SSE with `alt=sse`.
+pub const JSON_ARRAY_STREAM_URLS: &[JsonArrayStreamUrl] = &[JsonArrayStreamUrl {
+    path_contains: ":streamGenerateContent",
+    unless_query: Some("alt=sse"),
+}];

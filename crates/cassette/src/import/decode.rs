@@ -5,7 +5,7 @@ use std::io::Read;
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
-use crate::model::{Body, ContentCoding, Headers};
+use crate::recorded::{ContentCoding, Headers, RecordedBody as Body};
 
 /// The largest body that decompression may produce, so that a small
 /// cassette cannot expand into an unbounded allocation.

@@ -13,7 +13,7 @@
 //! Every reader removes the recorder's storage encodings (base64, `!!binary`,
 //! YAML mappings holding JSON) and the HTTP content coding (gzip, deflate) of
 //! byte bodies, so bodies come out as the application saw them. Headers stay
-//! as recorded; see [`crate::model::RecordedResponse::decoded_headers`].
+//! as recorded; see [`crate::recorded::RecordedResponse::decoded_headers`].
 //!
 //! Errors are [`ImportError`]s that name the file and, where they can, the
 //! interaction, the field and the line. No input makes a reader panic.
@@ -21,7 +21,7 @@
 use std::fmt;
 use std::path::Path;
 
-use crate::model::{ContentCoding, RecordedInteraction};
+use crate::recorded::{ContentCoding, RecordedInteraction};
 
 mod decode;
 mod vcr_json;
@@ -299,7 +299,7 @@ pub fn parse_any(text: &str, source: &str) -> Result<Vec<RecordedInteraction>> {
 /// Reads a file as UTF-8 and returns it with the name used in errors.
 fn read_text(path: &Path) -> Result<(String, String)> {
     let source = path.display().to_string();
-    match crate::store::read_utf8(path) {
+    match crate::read::read_utf8(path) {
         Ok(text) => Ok((text, source)),
         Err(error) => Err(ImportError::Io {
             file: source,

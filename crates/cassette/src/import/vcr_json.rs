@@ -24,7 +24,7 @@ use serde_json::Value;
 use super::decode::{RawBody, decode_base64, finish_body};
 use super::vcrpy::quote_short;
 use super::{ImportError, Result, Site, SourceLocation, Syntax};
-use crate::model::{Headers, RecordedInteraction, RecordedRequest, RecordedResponse};
+use crate::recorded::{Headers, RecordedInteraction, RecordedRequest, RecordedResponse};
 
 /// Parses the text of a vcr-cassette JSON file.
 ///

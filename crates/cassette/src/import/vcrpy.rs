@@ -11,7 +11,7 @@
 //!   base64 is decoded, then the content coding is removed.
 //! - `parsed_body`: a JSON body is stored as a YAML structure under
 //!   `request.parsed_body` / `response.parsed_body`. It becomes
-//!   [`Body::Json`](crate::model::Body::Json); integers stay integers,
+//!   [`RecordedBody::Json`](crate::recorded::RecordedBody::Json); integers stay integers,
 //!   floats stay floats.
 //! - `typed_body`: `body: {type: json|text|binary|none, content: ...}`, the
 //!   status is a bare integer, and each interaction has `recorded_at`.
@@ -47,7 +47,7 @@ use yaml_serde::value::{Tag, TaggedValue};
 
 use super::decode::{RawBody, decode_base64, finish_body};
 use super::{ImportError, Result, Site, SourceLocation, Syntax};
-use crate::model::{Headers, RecordedInteraction, RecordedRequest, RecordedResponse};
+use crate::recorded::{Headers, RecordedInteraction, RecordedRequest, RecordedResponse};
 
 /// The tag that marks base64 strings after re-tagging.
 const BINARY_TAG: &str = "binary";

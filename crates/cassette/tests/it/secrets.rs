@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use llmvcr_cassette::format::Body as V1Body;
+use llmvcr_cassette::StoredBody as V1Body;
 use llmvcr_cassette::{
     Cassette, CassetteError, Frame, HeaderList, Interaction, Redactor, Request, Response, Scanner,
-    SecretRules, Stream, StreamFormat, from_recorded, read_any, save, to_yaml,
+    SecretRules, Stream, StreamFormat, convert::from_recorded, import::read_any, save, to_yaml,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -67,10 +67,14 @@ fn interaction() -> Interaction {
                 ("x-session", &format!("id {SESSION_TOKEN}")),
                 ("content-type", "application/json"),
             ]),
-            body: Some(V1Body::Json(json!({
-                "messages": [{"role": "user", "content": format!("my key is {OPENAI_KEY}!")}],
-                "metadata": {"nested": [{"token": SESSION_TOKEN}]},
-            }))),
+            body: Some(V1Body::Json(
+                json!({
+                    "messages": [{"role": "user", "content": format!("my key is {OPENAI_KEY}!")}],
+                    "metadata": {"nested": [{"token": SESSION_TOKEN}]},
+                })
+                .into()
+                .into(),
+            )),
         },
         response: Response {
             status: 200,
@@ -86,7 +90,7 @@ fn interaction() -> Interaction {
                 format: StreamFormat::Sse,
                 frames: vec![
                     Frame {
-                        data: Some(json!({"echo": SESSION_TOKEN})),
+                        data: Some(json!({"echo": SESSION_TOKEN}).into()),
                         ..Frame::default()
                     },
                     Frame {
@@ -126,10 +130,14 @@ fn credentials_become_placeholders_that_name_their_variable() {
     assert_eq!(req.headers.get("content-type"), Some("application/json"));
     assert_eq!(
         req.body,
-        Some(V1Body::Json(json!({
-            "messages": [{"role": "user", "content": "my key is <OPENAI_API_KEY>!"}],
-            "metadata": {"nested": [{"token": "<MY_SESSION_TOKEN>"}]},
-        })))
+        Some(V1Body::Json(
+            json!({
+                "messages": [{"role": "user", "content": "my key is <OPENAI_API_KEY>!"}],
+                "metadata": {"nested": [{"token": "<MY_SESSION_TOKEN>"}]},
+            })
+            .into()
+            .into()
+        ))
     );
     assert_eq!(
         i.response.headers.get("set-cookie"),
@@ -360,7 +368,7 @@ fn corpus() -> &'static [Interaction] {
         corpus_files()
             .iter()
             .flat_map(|path| read_any(path).unwrap())
-            .map(|recorded| from_recorded(&recorded))
+            .map(|recorded| from_recorded(&recorded, &[]))
             .collect()
     })
 }

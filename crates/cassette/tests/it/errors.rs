@@ -2,7 +2,9 @@
 //! Bad input gives an `ImportError` that names the file, the interaction,
 //! the field and, where known, the line and column.
 
-use llmvcr_cassette::{ImportError, parse_vcr_json, parse_vcrpy, read_any, read_vcrpy};
+use llmvcr_cassette::{
+    ImportError, import::parse_vcr_json, import::parse_vcrpy, import::read_any, import::read_vcrpy,
+};
 
 const GOOD_INTERACTION: &str = "\
 - request:

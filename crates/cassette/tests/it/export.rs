@@ -4,10 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use llmvcr_cassette::format::Body as V1Body;
+use llmvcr_cassette::StoredBody as V1Body;
 use llmvcr_cassette::{
-    Body, Cassette, Frame, HeaderList, Interaction, RecordedInteraction, Request, Response, Stream,
-    StreamFormat, from_recorded, parse_vcrpy, read_any, to_recorded, to_vcrpy,
+    Cassette, Frame, HeaderList, Interaction, RecordedInteraction, Request, Response, Stream,
+    StreamFormat, convert::from_recorded, convert::to_recorded, import::parse_vcrpy,
+    import::read_any, recorded::RecordedBody as Body, to_vcrpy,
 };
 use serde_json::json;
 
@@ -85,7 +86,11 @@ fn every_real_cassette_exports_to_vcrpy_and_reads_back_equal() {
     let mut count = 0;
     for path in corpus() {
         let cassette = Cassette {
-            interactions: read_any(&path).unwrap().iter().map(from_recorded).collect(),
+            interactions: read_any(&path)
+                .unwrap()
+                .iter()
+                .map(|i| from_recorded(i, &[]))
+                .collect(),
             ..Cassette::default()
         };
         count += cassette.interactions.len();
@@ -117,7 +122,7 @@ fn one(body: Option<V1Body>, response: Response) -> Cassette {
 #[test]
 fn the_string_dialect_as_vcrpy_writes_it() {
     let cassette = one(
-        Some(V1Body::Json(json!({"q": "yes", "n": 1}))),
+        Some(V1Body::Json(json!({"q": "yes", "n": 1}).into())),
         Response {
             status: 429,
             headers: HeaderList::default(),
@@ -169,7 +174,7 @@ fn binary_bodies_are_binary_and_streams_are_their_bytes() {
                 format: StreamFormat::Sse,
                 frames: vec![
                     Frame {
-                        data: Some(json!({"a": 1})),
+                        data: Some(json!({"a": 1}).into()),
                         ..Frame::default()
                     },
                     Frame {

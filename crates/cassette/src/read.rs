@@ -1,26 +1,30 @@
-//! Reading and writing format v1 files.
+//! Reading cassettes: format v1 and every other format llmvcr reads.
 //!
 //! [`parse`] and [`load`] check the version before anything else, then the
-//! schema, and report errors with the file, line and column. [`to_yaml`]
-//! writes a stable, readable document, and [`save`] scans it for secrets and
-//! writes it atomically. [`load_any`] and [`read_recorded`] read every format
-//! llmvcr knows (v1, VCR.py YAML, vcr-cassette JSON).
+//! schema, and report errors with the file, line and column. [`load_any`]
+//! and [`read_recorded`] read every format llmvcr knows (v1, VCR.py YAML,
+//! vcr-cassette JSON). Writing is in `write.rs`.
+//!
+//! A v1 file goes through one YAML parser (`yaml_serde`), one interaction at
+//! a time: the top-level list is split at its items (lines that start with
+//! `-` in the first column), and each item is parsed on its own, so the
+//! parser never holds the events of more than one interaction. JSON payloads
+//! go from YAML straight to compact JSON text ([`Json`](crate::Json)).
+//! Anything the split does not fit (a flow-style list, anchors shared across
+//! items, a syntax error) is parsed as one document, whose reading, and
+//! errors, are the reference.
 
-use std::io::Write as _;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine as _;
 
-use crate::convert::{from_recorded, to_recorded};
-use crate::error::{CassetteError, Result};
-use crate::format::{Body, Cassette, FORMAT_VERSION, Frame, Interaction, StreamFormat};
-use crate::import::parse_any;
-use crate::model::RecordedInteraction;
-use crate::secrets::Scanner;
+use serde::Deserialize;
 
-/// The name used in errors for a cassette that has no file.
-const IN_MEMORY: &str = "(cassette)";
+use crate::convert::{StreamUrlRule, from_recorded, to_recorded};
+use crate::error::{CassetteError, Result};
+use crate::import::parse_any;
+use crate::recorded::RecordedInteraction;
+use crate::stored::{Cassette, FORMAT_VERSION, Frame, Interaction, StoredBody, StreamFormat};
 
 /// Parses the text of a format v1 cassette. `source` names it in errors.
 ///
@@ -34,32 +38,9 @@ const IN_MEMORY: &str = "(cassette)";
 ///   of the interaction that holds it.
 pub fn parse(text: &str, source: &str) -> Result<Cassette> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    // Cassettes written by llmvcr take the fast reader. Anything it does not
-    // handle goes to the general parser: one typed parse, and only when that
-    // fails an untyped one, to tell bad YAML and a wrong version from a
-    // schema error.
-    let fast = crate::lazy::read_fast(text);
-    let cassette: Cassette = match fast.map_or_else(|| yaml_serde::from_str(text), Ok) {
-        Ok(cassette) => cassette,
-        Err(schema_err) => {
-            let doc: yaml_serde::Value = yaml_serde::from_str(text).map_err(|err| {
-                let location = err.location();
-                CassetteError::Syntax {
-                    file: source.to_owned(),
-                    line: location.as_ref().map(yaml_serde::Location::line),
-                    column: location.as_ref().map(yaml_serde::Location::column),
-                    message: strip_position(&err.to_string()),
-                }
-            })?;
-            check_version(&doc, source)?;
-            let location = schema_err.location();
-            return Err(CassetteError::Schema {
-                file: source.to_owned(),
-                line: location.as_ref().map(yaml_serde::Location::line),
-                column: location.as_ref().map(yaml_serde::Location::column),
-                message: strip_position(&schema_err.to_string()),
-            });
-        }
+    let cassette = match parse_by_item(text) {
+        Some(cassette) => cassette,
+        None => parse_whole(text, source)?,
     };
     if cassette.llmvcr != FORMAT_VERSION {
         return Err(CassetteError::Version {
@@ -85,107 +66,103 @@ pub fn load(path: &Path) -> Result<Cassette> {
     parse(&text, &source)
 }
 
-/// Writes a cassette as format v1 YAML.
-///
-/// The output is stable: keys come in a fixed order (JSON objects keep
-/// theirs), each interaction is one item of a block list, and nothing is
-/// written that changes between runs, so re-recording one interaction
-/// changes only that interaction's lines. JSON bodies and frames are YAML
-/// structures; strings that YAML would read as something else are quoted.
-/// [`parse`] reads the output back equal.
-///
-/// # Errors
-///
-/// [`CassetteError::Schema`] if the YAML emitter fails, which a well-formed
-/// [`Cassette`] does not make it do.
-pub fn to_yaml(cassette: &Cassette) -> Result<String> {
-    yaml_serde::to_string(cassette).map_err(|err| CassetteError::Schema {
-        file: IN_MEMORY.to_owned(),
-        line: None,
-        column: None,
-        message: format!("cannot write YAML: {err}"),
+/// The top of a cassette, around its interactions.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Head {
+    llmvcr: u32,
+    #[serde(default)]
+    interactions: Option<Vec<Interaction>>,
+}
+
+/// The cassette read one interaction at a time, or `None` when the text is
+/// not laid out for it or anything in it fails to parse.
+fn parse_by_item(text: &str) -> Option<Cassette> {
+    let items = split_items(text)?;
+    let first = items.first()?.start;
+    let last = items.last()?.end;
+    let mut head_text = String::with_capacity(first + text.len() - last);
+    head_text.push_str(&text[..first]);
+    head_text.push_str(&text[last..]);
+    let head: Head = yaml_serde::from_str(&head_text).ok()?;
+    if head.interactions.is_some() {
+        return None;
+    }
+    let mut interactions = Vec::with_capacity(items.len());
+    for item in items {
+        let mut one: Vec<Interaction> = yaml_serde::from_str(text.get(item)?).ok()?;
+        if one.len() != 1 {
+            return None;
+        }
+        interactions.append(&mut one);
+    }
+    Some(Cassette {
+        llmvcr: head.llmvcr,
+        interactions,
     })
 }
 
-/// Scans a cassette for secrets, then writes it to `path` atomically.
-///
-/// Nothing is written when the [`Scanner`] finds anything. Otherwise the
-/// parent folders are created, the YAML goes to a uniquely named temporary
-/// file in the same folder, is flushed to disk, and is renamed over `path`.
-/// A reader never sees a half-written file, an interrupted write leaves at
-/// most a stray `.tmp` file, and tests that record into one folder in
-/// parallel do not interfere.
-///
-/// # Errors
-///
-/// [`CassetteError::Secret`] with every finding, or [`CassetteError::Io`].
-pub fn save(path: &Path, cassette: &Cassette, scanner: &Scanner) -> Result<()> {
-    let findings = scanner.scan_cassette(cassette);
-    if !findings.is_empty() {
-        return Err(CassetteError::Secret {
-            file: path.display().to_string(),
-            findings,
-        });
+/// The byte ranges of the items of the top-level `interactions:` block
+/// list, as written with its items in the first column; `None` when there
+/// is no such list.
+fn split_items(text: &str) -> Option<Vec<std::ops::Range<usize>>> {
+    let mut items: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut in_list = false;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let first = line.as_bytes().first().copied();
+        if !in_list {
+            in_list = line
+                .strip_prefix("interactions:")
+                .is_some_and(|rest| rest.trim().is_empty());
+            continue;
+        }
+        match first {
+            Some(b'-') if line.starts_with("- ") || line.trim_end() == "-" => {
+                if let Some(open) = items.last_mut() {
+                    open.end = start;
+                }
+                items.push(start..offset);
+            }
+            // Blank lines, comments and indented lines belong to the item.
+            Some(b' ' | b'#' | b'\n' | b'\r') | None => {
+                if let Some(open) = items.last_mut() {
+                    open.end = offset;
+                }
+            }
+            // Another top-level key ends the list.
+            Some(_) => break,
+        }
     }
-    let yaml = to_yaml(cassette)?;
-    write_atomic(path, yaml.as_bytes())
+    (!items.is_empty()).then_some(items)
 }
 
-/// Writes `contents` to `path` atomically: parent folders are created, then
-/// a uniquely named temporary file in the same folder is written, synced and
-/// renamed over `path`.
-///
-/// # Errors
-///
-/// [`CassetteError::Io`] naming `path`.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let file = path.display().to_string();
-    let io = |error: std::io::Error| CassetteError::Io {
-        file: file.clone(),
-        error,
+/// Parses the text as one document, telling bad YAML and a wrong version
+/// from a schema error.
+fn parse_whole(text: &str, source: &str) -> Result<Cassette> {
+    let schema_err = match yaml_serde::from_str::<Cassette>(text) {
+        Ok(cassette) => return Ok(cassette),
+        Err(err) => err,
     };
-    let name = path.file_name().ok_or_else(|| {
-        io(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "the path has no file name",
-        ))
+    let doc: yaml_serde::Value = yaml_serde::from_str(text).map_err(|err| {
+        let location = err.location();
+        CassetteError::Syntax {
+            file: source.to_owned(),
+            line: location.as_ref().map(yaml_serde::Location::line),
+            column: location.as_ref().map(yaml_serde::Location::column),
+            message: strip_position(&err.to_string()),
+        }
     })?;
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(io)?;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let unique = format!(
-        ".{}.{}-{}-{nanos}.tmp",
-        name.to_string_lossy(),
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    );
-    let temp = dir.join(unique);
-    let written = (|| {
-        let mut out = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        out.write_all(contents)?;
-        out.sync_all()?;
-        drop(out);
-        std::fs::rename(&temp, path)
-    })();
-    if let Err(error) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(io(error));
-    }
-    // Make the rename itself durable where the platform allows it.
-    #[cfg(unix)]
-    if let Ok(handle) = std::fs::File::open(&dir) {
-        let _ = handle.sync_all();
-    }
-    Ok(())
+    check_version(&doc, source)?;
+    let location = schema_err.location();
+    Err(CassetteError::Schema {
+        file: source.to_owned(),
+        line: location.as_ref().map(yaml_serde::Location::line),
+        column: location.as_ref().map(yaml_serde::Location::column),
+        message: strip_position(&schema_err.to_string()),
+    })
 }
 
 /// Whether the text is a format v1 cassette rather than another recorder's:
@@ -205,20 +182,28 @@ pub fn is_v1(text: &str) -> bool {
 
 /// Parses a cassette in any format llmvcr reads: format v1 as it is, VCR.py
 /// YAML and vcr-cassette JSON converted with
-/// [`from_recorded`](crate::from_recorded). Nothing is redacted.
+/// [`from_recorded`](crate::convert::from_recorded), which frames streamed
+/// JSON arrays at the URLs that `stream_urls` names. Nothing is redacted.
 ///
 /// # Errors
 ///
 /// Every error of [`parse`] for v1 text, and [`CassetteError::Import`] for
 /// the others.
-pub fn parse_any_cassette(text: &str, source: &str) -> Result<Cassette> {
+pub fn parse_any_cassette(
+    text: &str,
+    source: &str,
+    stream_urls: &[StreamUrlRule],
+) -> Result<Cassette> {
     if is_v1(text) {
         return parse(text, source);
     }
     let interactions = parse_any(text, source)?;
     Ok(Cassette {
         llmvcr: FORMAT_VERSION,
-        interactions: interactions.iter().map(from_recorded).collect(),
+        interactions: interactions
+            .iter()
+            .map(|i| from_recorded(i, stream_urls))
+            .collect(),
     })
 }
 
@@ -228,15 +213,15 @@ pub fn parse_any_cassette(text: &str, source: &str) -> Result<Cassette> {
 /// # Errors
 ///
 /// [`CassetteError::Io`], and every error of [`parse_any_cassette`].
-pub fn load_any(path: &Path) -> Result<Cassette> {
+pub fn load_any(path: &Path, stream_urls: &[StreamUrlRule]) -> Result<Cassette> {
     let (text, source) = read_text(path)?;
-    parse_any_cassette(&text, &source)
+    parse_any_cassette(&text, &source, stream_urls)
 }
 
 /// Reads a cassette file in any format llmvcr reads as
 /// [`RecordedInteraction`]s: VCR.py and vcr-cassette files exactly as
-/// [`read_any`](crate::read_any) reads them, and format v1 through
-/// [`to_recorded`](crate::to_recorded).
+/// [`read_any`](crate::import::read_any) reads them, and format v1 through
+/// [`to_recorded`](crate::convert::to_recorded).
 ///
 /// # Errors
 ///
@@ -278,8 +263,17 @@ pub(crate) fn read_named(path: &Path, source: &str) -> Result<String> {
 /// Reads a file that must be UTF-8; invalid UTF-8 is an `InvalidData` error
 /// that says where the first bad byte is.
 pub(crate) fn read_utf8(path: &Path) -> std::io::Result<String> {
-    String::from_utf8(std::fs::read(path)?).map_err(|err| {
-        let offset = err.utf8_error().valid_up_to();
+    let bytes = std::fs::read(path)?;
+    utf8(&bytes)?;
+    String::from_utf8(bytes)
+        .map_err(|err| std::io::Error::new(std::io::ErrorKind::InvalidData, err))
+}
+
+/// The bytes as text; invalid UTF-8 is an `InvalidData` error that says
+/// where the first bad byte is.
+pub(crate) fn utf8(bytes: &[u8]) -> std::io::Result<&str> {
+    std::str::from_utf8(bytes).map_err(|err| {
+        let offset = err.valid_up_to();
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!("the file is not valid UTF-8 (first bad byte at offset {offset})"),
@@ -426,13 +420,13 @@ fn validate_interaction(interaction: &Interaction) -> std::result::Result<(), St
     Ok(())
 }
 
-fn validate_body(body: &Body) -> std::result::Result<(), String> {
+fn validate_body(body: &StoredBody) -> std::result::Result<(), String> {
     match body {
-        Body::Base64(encoded) => base64::engine::general_purpose::STANDARD
+        StoredBody::Base64(encoded) => base64::engine::general_purpose::STANDARD
             .decode(encoded)
             .map(|_| ())
             .map_err(|err| format!("invalid base64: {err}")),
-        Body::Json(_) | Body::Text(_) => Ok(()),
+        StoredBody::Json(_) | StoredBody::Text(_) => Ok(()),
     }
 }
 

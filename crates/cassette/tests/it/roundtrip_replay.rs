@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 
 use futures::StreamExt as _;
 use llmvcr_cassette::{
-    Body, Cassette, CassetteMiddleware, Env, Interaction, MatchRules, Mode, Redactor, SecretRules,
-    StreamFormat, body_bytes, from_recorded, parse, read_any, to_yaml,
+    Cassette, CassetteMiddleware, Env, Interaction, MatchRules, Mode, Redactor, SecretRules,
+    StreamFormat, convert::body_bytes, convert::from_recorded, import::read_any, parse,
+    recorded::RecordedBody as Body, to_yaml,
 };
 use llmvcr_framing::{JsonArrayFramer, NdjsonFramer, SseFramer, SseItem};
 use serde_json::Value;
@@ -96,7 +97,7 @@ fn frames(format: StreamFormat, chunks: &[Vec<u8>]) -> Vec<Framed> {
     }
 }
 
-fn original_bytes(body: &llmvcr_cassette::Body) -> Vec<u8> {
+fn original_bytes(body: &llmvcr_cassette::RecordedBody) -> Vec<u8> {
     body.as_bytes().into_owned()
 }
 
@@ -136,7 +137,7 @@ async fn every_real_interaction_replays_as_recorded() {
         let name = path.display().to_string();
         let recorded = read_any(path).unwrap_or_else(|e| panic!("{e}"));
         let cassette = Cassette {
-            interactions: recorded.iter().map(from_recorded).collect(),
+            interactions: recorded.iter().map(|i| from_recorded(i, &[])).collect(),
             ..Cassette::default()
         };
         // Through the file format, as a committed cassette would be.
@@ -233,6 +234,9 @@ trait BodyIsJson {
 
 impl BodyIsJson for llmvcr_cassette::Response {
     fn body_is_json(&self) -> bool {
-        matches!(self.body, Some(llmvcr_cassette::format::Body::Json(_)))
+        matches!(
+            self.body,
+            Some(llmvcr_cassette::stored::StoredBody::Json(_))
+        )
     }
 }

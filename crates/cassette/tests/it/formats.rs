@@ -5,8 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use llmvcr_cassette::{
-    Body, ContentCoding, Headers, ImportError, parse_any, parse_vcr_json, parse_vcrpy, read_any,
-    read_vcr_json, read_vcrpy,
+    Headers, ImportError, import::parse_any, import::parse_vcr_json, import::parse_vcrpy,
+    import::read_any, import::read_vcr_json, import::read_vcrpy, recorded::ContentCoding,
+    recorded::RecordedBody as Body,
 };
 use serde_json::json;
 
@@ -283,7 +284,9 @@ fn body_api() {
     );
     assert!(!Body::Json(json!(null)).is_empty());
     assert_eq!(
-        Body::Json(json!({"b": 1, "a": [true]})).as_bytes().as_ref(),
+        Body::Json(json!({"b": 1, "a": [true]}))
+            .as_bytes()
+            .as_ref(),
         br#"{"b":1,"a":[true]}"#
     );
     assert_eq!(Body::from_bytes(Vec::new()), Body::Empty);
@@ -321,13 +324,15 @@ interactions:
     let interactions = parse_vcrpy(text, "pyyaml.yaml").unwrap();
     assert_eq!(
         interactions[0].request.body,
-        Body::Json(json!({
-            "seed": "1e3",
-            "mode": "0o17",
-            "ratio": 1.0e-05,
-            "tokens": 12,
-            "list": ["2.5e10", 0.5],
-        }))
+        Body::Json(
+            json!({
+                "seed": "1e3",
+                "mode": "0o17",
+                "ratio": 1.0e-05,
+                "tokens": 12,
+                "list": ["2.5e10", 0.5],
+            })
+        )
     );
     assert_eq!(
         interactions[0].response.body,

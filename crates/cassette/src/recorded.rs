@@ -1,4 +1,5 @@
-//! Format-neutral HTTP interactions produced by the importers.
+//! Recorded HTTP interactions as other recorders' files hold them, produced by
+//! the importers.
 //!
 //! These types describe what a recorder saw on the wire, after the importer
 //! has undone the recorder's storage encodings (base64, YAML mappings holding
@@ -35,7 +36,7 @@ pub struct RecordedRequest {
     pub headers: Headers,
     /// The body, with storage and content codings removed; see
     /// [`RecordedRequest::body_decoded_from`].
-    pub body: Body,
+    pub body: RecordedBody,
     /// The content coding that the importer removed from the recorded body,
     /// or `None` when `body` holds the bytes as recorded.
     pub body_decoded_from: Option<ContentCoding>,
@@ -54,7 +55,7 @@ pub struct RecordedResponse {
     pub headers: Headers,
     /// The body, with storage and content codings removed; see
     /// [`RecordedResponse::body_decoded_from`].
-    pub body: Body,
+    pub body: RecordedBody,
     /// The content coding that the importer removed from the recorded body
     /// (for example the gzip of a `!!binary` VCR.py body), or `None` when
     /// `body` holds the bytes as recorded.
@@ -228,7 +229,7 @@ impl FromIterator<(String, Vec<String>)> for Headers {
 
 /// A recorded body, after the importer removed storage and content codings.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Body {
+pub enum RecordedBody {
     /// No body: absent, null, or zero bytes.
     Empty,
     /// A body that is valid UTF-8, kept exactly as recorded (JSON text is not
@@ -242,72 +243,72 @@ pub enum Body {
     Bytes(Vec<u8>),
 }
 
-impl Body {
-    /// The body as bytes. A [`Body::Json`] is serialised compactly, keeping
+impl RecordedBody {
+    /// The body as bytes. A [`RecordedBody::Json`] is serialised compactly, keeping
     /// key order.
     #[must_use]
     pub fn as_bytes(&self) -> Cow<'_, [u8]> {
         match self {
-            Body::Empty => Cow::Borrowed(&[]),
-            Body::Text(text) => Cow::Borrowed(text.as_bytes()),
-            Body::Json(value) => Cow::Owned(serde_json::to_vec(value).unwrap_or_default()),
-            Body::Bytes(bytes) => Cow::Borrowed(bytes),
+            RecordedBody::Empty => Cow::Borrowed(&[]),
+            RecordedBody::Text(text) => Cow::Borrowed(text.as_bytes()),
+            RecordedBody::Json(value) => Cow::Owned(serde_json::to_vec(value).unwrap_or_default()),
+            RecordedBody::Bytes(bytes) => Cow::Borrowed(bytes),
         }
     }
 
-    /// Whether the body has no bytes. A [`Body::Json`] is never empty.
+    /// Whether the body has no bytes. A [`RecordedBody::Json`] is never empty.
     #[must_use]
     pub fn is_empty(&self) -> bool {
         match self {
-            Body::Empty => true,
-            Body::Text(text) => text.is_empty(),
-            Body::Json(_) => false,
-            Body::Bytes(bytes) => bytes.is_empty(),
+            RecordedBody::Empty => true,
+            RecordedBody::Text(text) => text.is_empty(),
+            RecordedBody::Json(_) => false,
+            RecordedBody::Bytes(bytes) => bytes.is_empty(),
         }
     }
 
-    /// The body as JSON: a [`Body::Json`] as is, and text or bytes when they
+    /// The body as JSON: a [`RecordedBody::Json`] as is, and text or bytes when they
     /// parse as one JSON document. `None` for anything else, including SSE
     /// streams and empty bodies.
     #[must_use]
     pub fn as_json(&self) -> Option<serde_json::Value> {
         match self {
-            Body::Empty => None,
-            Body::Text(text) => serde_json::from_str(text).ok(),
-            Body::Json(value) => Some(value.clone()),
-            Body::Bytes(bytes) => serde_json::from_slice(bytes).ok(),
+            RecordedBody::Empty => None,
+            RecordedBody::Text(text) => serde_json::from_str(text).ok(),
+            RecordedBody::Json(value) => Some(value.clone()),
+            RecordedBody::Bytes(bytes) => serde_json::from_slice(bytes).ok(),
         }
     }
 
-    /// The body as text, when it is [`Body::Text`] (or empty).
+    /// The body as text, when it is [`RecordedBody::Text`] (or empty).
     #[must_use]
     pub fn as_text(&self) -> Option<&str> {
         match self {
-            Body::Empty => Some(""),
-            Body::Text(text) => Some(text),
-            Body::Json(_) | Body::Bytes(_) => None,
+            RecordedBody::Empty => Some(""),
+            RecordedBody::Text(text) => Some(text),
+            RecordedBody::Json(_) | RecordedBody::Bytes(_) => None,
         }
     }
 
     /// Classifies decoded bytes: empty, UTF-8 text, or raw bytes.
     #[must_use]
-    pub fn from_bytes(bytes: Vec<u8>) -> Body {
+    pub fn from_bytes(bytes: Vec<u8>) -> RecordedBody {
         if bytes.is_empty() {
-            return Body::Empty;
+            return RecordedBody::Empty;
         }
         match String::from_utf8(bytes) {
-            Ok(text) => Body::Text(text),
-            Err(err) => Body::Bytes(err.into_bytes()),
+            Ok(text) => RecordedBody::Text(text),
+            Err(err) => RecordedBody::Bytes(err.into_bytes()),
         }
     }
 
-    /// Classifies text: empty or [`Body::Text`].
+    /// Classifies text: empty or [`RecordedBody::Text`].
     #[must_use]
-    pub fn from_text(text: String) -> Body {
+    pub fn from_text(text: String) -> RecordedBody {
         if text.is_empty() {
-            Body::Empty
+            RecordedBody::Empty
         } else {
-            Body::Text(text)
+            RecordedBody::Text(text)
         }
     }
 }

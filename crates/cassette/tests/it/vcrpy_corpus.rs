@@ -8,7 +8,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use llmvcr_cassette::{Body, ContentCoding, RecordedInteraction, read_any, read_vcrpy};
+use llmvcr_cassette::{
+    RecordedInteraction, import::read_any, import::read_vcrpy, recorded::ContentCoding,
+    recorded::RecordedBody as Body,
+};
 
 fn corpus_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../cassettes/real")

@@ -8,10 +8,11 @@
 
 use std::path::{Path, PathBuf};
 
-use llmvcr_cassette::format::Body as V1Body;
+use llmvcr_cassette::StoredBody as V1Body;
 use llmvcr_cassette::{
-    Body, Frame, FrameCapture, Headers, RecordedInteraction, Stream, StreamFormat, frame_bytes,
-    from_recorded, parse, read_any, stream_bytes, stream_chunks, to_recorded, to_yaml,
+    Frame, FrameCapture, Headers, RecordedInteraction, Stream, StreamFormat, convert::frame_bytes,
+    convert::from_recorded, convert::stream_bytes, convert::stream_chunks, convert::to_recorded,
+    import::read_any, parse, recorded::RecordedBody as Body, to_yaml,
 };
 use serde_json::{Value, json};
 
@@ -106,7 +107,10 @@ fn every_real_cassette_round_trips_through_format_v1() {
     for (rel, path) in corpus() {
         let recorded = read_any(&path).unwrap();
         let cassette = llmvcr_cassette::Cassette {
-            interactions: recorded.iter().map(from_recorded).collect(),
+            interactions: recorded
+                .iter()
+                .map(|i| from_recorded(i, &gemini()))
+                .collect(),
             ..Default::default()
         };
         let yaml = to_yaml(&cassette).unwrap();
@@ -167,7 +171,7 @@ fn every_event_stream_in_the_corpus_becomes_frames() {
     let mut plain = Vec::new();
     for (rel, path) in corpus() {
         for (n, recorded) in read_any(&path).unwrap().iter().enumerate() {
-            let v1 = from_recorded(recorded);
+            let v1 = from_recorded(recorded, &gemini());
             let sse = content_type(&recorded.response.headers).starts_with("text/event-stream");
             if sse {
                 let stream = v1.response.stream.as_ref();
@@ -218,7 +222,7 @@ fn gemini_json_array_streams_are_elements() {
             i.request.uri.contains(":streamGenerateContent") && !i.request.uri.contains("alt=sse")
         })
         .unwrap();
-    let v1 = from_recorded(&recorded[stream_index]);
+    let v1 = from_recorded(&recorded[stream_index], &gemini());
     let stream = v1.response.stream.unwrap();
     assert_eq!(stream.format, StreamFormat::JsonArray);
     assert!(stream.frames.len() > 1);
@@ -255,7 +259,7 @@ fn recorded(content_type: &str, url: &str, body: Body) -> RecordedInteraction {
 #[test]
 fn sse_frames_keep_events_ids_retries_and_comments() {
     let body = "event: message_start\r\nid: 7\r\nretry: 1500\r\ndata: {\"a\":  1}\r\n\r\n: OPENROUTER PROCESSING\n\ndata: line one\ndata: line two\n\ndata: [DONE]\n\n";
-    let v1 = from_recorded(&recorded(
+    let v1 = from_recorded_one(&recorded(
         "text/event-stream; charset=utf-8",
         "https://x/v1/chat",
         Body::Text(body.into()),
@@ -269,7 +273,7 @@ fn sse_frames_keep_events_ids_retries_and_comments() {
                 event: Some("message_start".into()),
                 id: Some("7".into()),
                 retry: Some(1500),
-                data: Some(json!({"a": 1})),
+                data: Some(json!({"a": 1}).into()),
                 ..Frame::default()
             },
             Frame {
@@ -295,7 +299,7 @@ fn sse_frames_keep_events_ids_retries_and_comments() {
 #[test]
 fn what_cannot_be_framed_exactly_stays_a_plain_body() {
     // An unknown SSE field would be dropped by framing.
-    let v1 = from_recorded(&recorded(
+    let v1 = from_recorded_one(&recorded(
         "text/event-stream",
         "https://x",
         Body::Text("data: 1\nfoo: bar\n\n".into()),
@@ -306,7 +310,7 @@ fn what_cannot_be_framed_exactly_stays_a_plain_body() {
         Some(V1Body::Text("data: 1\nfoo: bar\n\n".into()))
     );
     // Bytes that are not UTF-8.
-    let v1 = from_recorded(&recorded(
+    let v1 = from_recorded_one(&recorded(
         "text/event-stream",
         "https://x",
         Body::Bytes(vec![b'd', 0xff, b'\n']),
@@ -316,22 +320,25 @@ fn what_cannot_be_framed_exactly_stays_a_plain_body() {
     // A truncated JSON array, and a lone error object, from a stream URL.
     let url = "https://g/v1beta/models/m:streamGenerateContent";
     for text in ["[{\"a\": 1},", "{\"error\": {\"code\": 400}}"] {
-        let v1 = from_recorded(&recorded("application/json", url, Body::Text(text.into())));
+        let v1 = from_recorded_one(&recorded("application/json", url, Body::Text(text.into())));
         assert!(v1.response.stream.is_none(), "{text}");
         assert!(v1.response.body.is_some(), "{text}");
     }
     // With alt=sse, Gemini streams SSE; a JSON body there is a plain body.
-    let v1 = from_recorded(&recorded(
+    let v1 = from_recorded_one(&recorded(
         "application/json",
         &format!("{url}?alt=sse"),
         Body::Text("[{\"a\": 1}]".into()),
     ));
-    assert_eq!(v1.response.body, Some(V1Body::Json(json!([{"a": 1}]))));
+    assert_eq!(
+        v1.response.body,
+        Some(V1Body::Json(json!([{"a": 1}]).into()))
+    );
 }
 
 #[test]
 fn json_text_becomes_a_structure_and_other_text_stays_exact() {
-    let v1 = from_recorded(&recorded(
+    let v1 = from_recorded_one(&recorded(
         "application/json",
         "https://x",
         Body::Text("{\"b\": 1, \"a\": [1.5, \"x\"]}".into()),
@@ -339,10 +346,11 @@ fn json_text_becomes_a_structure_and_other_text_stays_exact() {
     let Some(V1Body::Json(value)) = &v1.response.body else {
         panic!("{:?}", v1.response.body)
     };
+    let value = value.to_value();
     let keys: Vec<&String> = value.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["b", "a"], "key order is kept");
     for text in ["42", "\"quoted\"", "plain text\n", "  {not json"] {
-        let v1 = from_recorded(&recorded(
+        let v1 = from_recorded_one(&recorded(
             "text/plain",
             "https://x",
             Body::Text(text.into()),
@@ -350,7 +358,7 @@ fn json_text_becomes_a_structure_and_other_text_stays_exact() {
         assert_eq!(v1.response.body, Some(V1Body::Text(text.into())));
         assert_eq!(to_recorded(&v1).response.body, Body::Text(text.into()));
     }
-    let v1 = from_recorded(&recorded("text/plain", "https://x", Body::Empty));
+    let v1 = from_recorded_one(&recorded("text/plain", "https://x", Body::Empty));
     assert_eq!(v1.response.body, None);
 }
 
@@ -361,8 +369,8 @@ fn decoded_bodies_drop_their_encoding_headers() {
         .headers
         .push("Content-Encoding", vec!["gzip".into()]);
     r.response.headers.push("Content-Length", vec!["20".into()]);
-    r.response.body_decoded_from = Some(llmvcr_cassette::ContentCoding::Gzip);
-    let v1 = from_recorded(&r);
+    r.response.body_decoded_from = Some(llmvcr_cassette::recorded::ContentCoding::Gzip);
+    let v1 = from_recorded(&r, &gemini());
     assert_eq!(v1.response.headers.get("content-encoding"), None);
     assert_eq!(v1.response.headers.get("content-length"), None);
     assert_eq!(
@@ -457,7 +465,8 @@ fn frame_capture_falls_back_to_raw_chunks_and_loses_nothing() {
 
 #[test]
 fn stream_format_is_chosen_by_content_type_then_url() {
-    let f = FrameCapture::stream_format_for;
+    let rules = gemini();
+    let f = |ct: Option<&str>, url: &str| FrameCapture::stream_format_for(ct, url, &rules);
     assert_eq!(
         f(Some("text/event-stream"), "https://x"),
         Some(StreamFormat::Sse)
@@ -490,7 +499,7 @@ fn stream_format_is_chosen_by_content_type_then_url() {
 #[test]
 fn json_array_frames_carry_their_brackets_by_position() {
     let frame = |v: Value| Frame {
-        data: Some(v),
+        data: Some(v.into()),
         ..Frame::default()
     };
     let stream = Stream {
@@ -537,7 +546,7 @@ fn ndjson_and_chunk_frames_rebuild_their_bytes() {
         format: StreamFormat::Ndjson,
         frames: vec![
             Frame {
-                data: Some(json!({"done": false})),
+                data: Some(json!({"done": false}).into()),
                 ..Frame::default()
             },
             Frame {
@@ -567,7 +576,7 @@ fn ndjson_and_chunk_frames_rebuild_their_bytes() {
 #[test]
 fn deeply_nested_json_is_kept_as_text_so_it_can_be_read_back() {
     let deep = format!("{}1{}", "[".repeat(120), "]".repeat(120));
-    let v1 = from_recorded(&recorded(
+    let v1 = from_recorded_one(&recorded(
         "application/json",
         "https://x",
         Body::Text(deep.clone()),
@@ -582,7 +591,7 @@ fn deeply_nested_json_is_kept_as_text_so_it_can_be_read_back() {
         cassette
     );
     let shallow = format!("{}1{}", "[".repeat(90), "]".repeat(90));
-    let v1 = from_recorded(&recorded(
+    let v1 = from_recorded_one(&recorded(
         "application/json",
         "https://x",
         Body::Text(shallow),
@@ -599,4 +608,16 @@ fn deeply_nested_json_is_kept_as_text_so_it_can_be_read_back() {
         parse(&to_yaml(&cassette).unwrap(), "shallow.yaml").unwrap(),
         cassette
     );
+}
+
+fn from_recorded_one(recorded: &RecordedInteraction) -> llmvcr_cassette::Interaction {
+    from_recorded(recorded, &gemini())
+}
+
+fn gemini() -> Vec<llmvcr_cassette::StreamUrlRule> {
+    vec![llmvcr_cassette::StreamUrlRule {
+        path_contains: ":streamGenerateContent".into(),
+        unless_query: Some("alt=sse".into()),
+        format: StreamFormat::JsonArray,
+    }]
 }

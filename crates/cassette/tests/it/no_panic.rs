@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use llmvcr_cassette::{parse_any, parse_vcr_json, parse_vcrpy};
+use llmvcr_cassette::{import::parse_any, import::parse_vcr_json, import::parse_vcrpy};
 use proptest::prelude::*;
 
 /// Small real cassettes, one per dialect and layout, plus the JSON fixture.

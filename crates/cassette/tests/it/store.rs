@@ -4,11 +4,11 @@
 
 use std::path::PathBuf;
 
-use llmvcr_cassette::format::Body as V1Body;
+use llmvcr_cassette::StoredBody as V1Body;
 use llmvcr_cassette::{
     Cassette, CassetteError, Frame, HeaderList, Interaction, Redactor, Request, Response, Scanner,
-    SecretRules, Stream, StreamFormat, is_v1, load, load_any, parse, read_any, read_recorded, save,
-    to_recorded, to_yaml,
+    SecretRules, Stream, StreamFormat, convert::to_recorded, import::read_any, load, load_any,
+    parse, read::is_v1, read_recorded, save, to_yaml,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -41,12 +41,14 @@ fn interaction(n: usize) -> Interaction {
             method: "POST".into(),
             url: format!("https://api.example.com/v1/chat/completions?n={n}"),
             headers: request_headers,
-            body: Some(V1Body::Json(json!({
-                "model": "gpt-4o-mini",
-                "messages": [{"role": "user", "content": format!("question {n}\nsecond line")}],
-                "temperature": 0.5,
-                "stream": true,
-            }))),
+            body: Some(V1Body::Json(
+                llmvcr_cassette::Json::from(json!({
+                    "model": "gpt-4o-mini",
+                    "messages": [{"role": "user", "content": format!("question {n}\nsecond line")}],
+                    "temperature": 0.5,
+                    "stream": true,
+                })),
+            )),
         },
         response: Response {
             status: 200,
@@ -58,7 +60,8 @@ fn interaction(n: usize) -> Interaction {
                     Frame {
                         at_ms: 0,
                         data: Some(
-                            json!({"choices": [{"delta": {"content": format!("answer {n}")}}]}),
+                            json!({"choices": [{"delta": {"content": format!("answer {n}")}}]})
+                                .into(),
                         ),
                         ..Frame::default()
                     },
@@ -155,13 +158,14 @@ fn re_recording_one_interaction_changes_only_its_lines() {
     let again = &mut after.interactions[2];
     again.recorded_at = Some("2026-02-01T00:00:00Z".into());
     let stream = again.response.stream.as_mut().unwrap();
-    stream.frames[0].data = Some(json!({"choices": [{"delta": {"content": "another answer"}}]}));
+    stream.frames[0].data =
+        Some(json!({"choices": [{"delta": {"content": "another answer"}}]}).into());
     stream.frames[1].at_ms = 40;
     stream.frames.insert(
         1,
         Frame {
             at_ms: 20,
-            data: Some(json!({"choices": []})),
+            data: Some(json!({"choices": []}).into()),
             ..Frame::default()
         },
     );
@@ -407,15 +411,15 @@ fn any_format_reads_as_format_v1() {
     )
     .unwrap();
     assert!(!is_v1(&std::fs::read_to_string(&vcrpy).unwrap()));
-    let converted = load_any(&vcrpy).unwrap();
+    let converted = load_any(&vcrpy, &[]).unwrap();
     assert_eq!(
         converted.interactions[0].request.body,
-        Some(V1Body::Json(json!({"q": 1})))
+        Some(V1Body::Json(json!({"q": 1}).into()))
     );
     let v1 = dir.join("v1.yaml");
     save(&v1, &converted, &scanner()).unwrap();
     assert!(is_v1(&std::fs::read_to_string(&v1).unwrap()));
-    assert_eq!(load_any(&v1).unwrap(), converted);
+    assert_eq!(load_any(&v1, &[]).unwrap(), converted);
     // `read_recorded` reads both, v1 through `to_recorded`.
     assert_eq!(read_recorded(&vcrpy).unwrap(), read_any(&vcrpy).unwrap());
     assert_eq!(
@@ -486,7 +490,7 @@ fn headers() -> impl Strategy<Value = HeaderList> {
 fn body() -> impl Strategy<Value = V1Body> {
     use base64::Engine as _;
     prop_oneof![
-        json_value().prop_map(V1Body::Json),
+        json_value().prop_map(|v| V1Body::Json(v.into())),
         text().prop_map(V1Body::Text),
         prop::collection::vec(any::<u8>(), 0..40).prop_map(|bytes| V1Body::Base64(
             base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -521,7 +525,7 @@ fn frame(format: StreamFormat) -> BoxedStrategy<Frame> {
                     id,
                     retry,
                     comment,
-                    data,
+                    data: data.map(Into::into),
                     text,
                     base64: None,
                 }
@@ -530,7 +534,7 @@ fn frame(format: StreamFormat) -> BoxedStrategy<Frame> {
         StreamFormat::Ndjson | StreamFormat::JsonArray => (at, payload())
             .prop_map(|(at_ms, (data, text))| Frame {
                 at_ms,
-                data,
+                data: data.map(Into::into),
                 text,
                 ..Frame::default()
             })

@@ -9,8 +9,8 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use llmvcr_cassette::{
     Cassette, CassetteMiddleware, Env, Frame, HeaderList, Interaction, MatchRules, MiddlewareError,
-    MissReason, Mode, Redactor, ReplaySpeed, Request, Response, SecretRules, Stream, StreamFormat,
-    load,
+    Mode, Redactor, ReplaySpeed, Request, Response, SecretRules, Stream, StreamFormat, load,
+    matcher::MissReason,
 };
 use reqwest_middleware::ClientWithMiddleware;
 use serde_json::{Value, json};
@@ -329,7 +329,7 @@ async fn a_dropped_stream_keeps_what_the_caller_read() {
     let recorded = load(&file).unwrap();
     let stream = recorded.interactions[0].response.stream.as_ref().unwrap();
     assert!(!stream.frames.is_empty());
-    assert_eq!(stream.frames[0].data, Some(json!({"n": 1})));
+    assert_eq!(stream.frames[0].data, Some(json!({"n": 1}).into()));
 }
 
 #[tokio::test]
@@ -431,11 +431,14 @@ async fn new_episodes_replays_matches_and_appends_the_rest() {
     assert_eq!(recorded.interactions.len(), 2);
     assert_eq!(
         recorded.interactions[1].request.body,
-        Some(llmvcr_cassette::format::Body::Json(json!({
-            "model": "demo-1",
-            "messages": [{"role": "user", "content": "second"}],
-            "user": "<DEMO_API_KEY>",
-        })))
+        Some(llmvcr_cassette::stored::StoredBody::Json(
+            json!({
+                "model": "demo-1",
+                "messages": [{"role": "user", "content": "second"}],
+                "user": "<DEMO_API_KEY>",
+            })
+            .into()
+        ))
     );
 }
 
@@ -515,11 +518,14 @@ fn recorded_chat(content: &str, answer: &str) -> Interaction {
             method: "POST".into(),
             url: "https://api.example.com/v1/chat".into(),
             headers: HeaderList::default(),
-            body: Some(llmvcr_cassette::format::Body::Json(json!({
-                "model": "demo-1",
-                "messages": [{"role": "user", "content": content}],
-                "temperature": 0.2,
-            }))),
+            body: Some(llmvcr_cassette::stored::StoredBody::Json(
+                json!({
+                    "model": "demo-1",
+                    "messages": [{"role": "user", "content": content}],
+                    "temperature": 0.2,
+                })
+                .into(),
+            )),
         },
         response: Response {
             status: 200,
@@ -527,8 +533,8 @@ fn recorded_chat(content: &str, answer: &str) -> Interaction {
                 "content-type".into(),
                 vec!["application/json".into()],
             )]),
-            body: Some(llmvcr_cassette::format::Body::Json(
-                json!({"answer": answer}),
+            body: Some(llmvcr_cassette::stored::StoredBody::Json(
+                json!({"answer": answer}).into(),
             )),
             stream: None,
         },
@@ -681,7 +687,7 @@ fn streamed(at: &[u64]) -> Cassette {
         .enumerate()
         .map(|(i, &at_ms)| Frame {
             at_ms,
-            data: Some(json!({"i": i})),
+            data: Some(json!({"i": i}).into()),
             ..Frame::default()
         })
         .collect();
@@ -875,7 +881,7 @@ async fn recorders_in_separate_processes_keep_each_others_recordings() {
         std::process::Command::new(&exe)
             .args([
                 "--exact",
-                "child_recorder",
+                "record_replay::child_recorder",
                 "--nocapture",
                 "--test-threads=1",
             ])
@@ -898,8 +904,11 @@ async fn recorders_in_separate_processes_keep_each_others_recordings() {
             .interactions
             .iter()
             .map(|i| match &i.request.body {
-                Some(llmvcr_cassette::format::Body::Json(body)) => {
-                    body["messages"][0]["content"].as_str().unwrap().to_owned()
+                Some(llmvcr_cassette::stored::StoredBody::Json(body)) => {
+                    body.to_value()["messages"][0]["content"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
                 }
                 other => panic!("{other:?}"),
             })
@@ -1025,7 +1034,9 @@ async fn gzip_responses_are_stored_decoded() {
     let response = &recorded.interactions[0].response;
     assert_eq!(
         response.body,
-        Some(llmvcr_cassette::format::Body::Json(body.clone()))
+        Some(llmvcr_cassette::stored::StoredBody::Json(
+            body.clone().into()
+        ))
     );
     assert!(response.headers.get("content-encoding").is_none());
 

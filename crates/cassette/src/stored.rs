@@ -1,9 +1,14 @@
-//! Cassette format v1: the types that are written to and read from disk.
+//! Cassette format v1 as stored on disk: the types that are written to and
+//! read from a cassette file.
 //!
 //! The schema, with an example and the rules for bodies, streams, secrets and
 //! stable output, is in the [crate documentation](crate#format-v1). These
 //! types mirror it one to one; [`crate::parse`] and [`crate::to_yaml`] read
-//! and write them.
+//! and write them. JSON payloads are kept as compact JSON text ([`Json`]):
+//! in the file they are YAML structures, in memory they take the room of
+//! their text, and replay sends them without building a JSON value.
+
+use std::fmt;
 
 use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
@@ -59,7 +64,7 @@ pub struct Request {
     pub headers: HeaderList,
     /// The body; `None` when empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<Body>,
+    pub body: Option<StoredBody>,
 }
 
 /// A recorded response: a whole body or a stream of frames.
@@ -73,7 +78,7 @@ pub struct Response {
     pub headers: HeaderList,
     /// The body of a non-streamed response; `None` when empty or streamed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<Body>,
+    pub body: Option<StoredBody>,
     /// The frames of a streamed response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<Stream>,
@@ -84,16 +89,16 @@ pub struct Response {
 /// Written as a mapping with exactly one key: `json`, `text` or `base64`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "BodyRepr", into = "BodyRepr")]
-pub enum Body {
+pub enum StoredBody {
     /// A JSON document, stored as a structure.
-    Json(Value),
+    Json(Json),
     /// UTF-8 text that is not JSON.
     Text(String),
     /// Anything else, base64-encoded (standard alphabet, padded).
     Base64(String),
 }
 
-/// The on-disk form of a [`Body`]: a mapping with exactly one key. (A plain
+/// The on-disk form of a [`StoredBody`]: a mapping with exactly one key. (A plain
 /// externally tagged enum would be written as a YAML tag, `!json`.)
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -103,41 +108,146 @@ struct BodyRepr {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    json: Option<Value>,
+    json: Option<Json>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     text: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     base64: Option<String>,
 }
 
-impl TryFrom<BodyRepr> for Body {
+impl TryFrom<BodyRepr> for StoredBody {
     type Error = &'static str;
 
-    fn try_from(repr: BodyRepr) -> Result<Body, Self::Error> {
+    fn try_from(repr: BodyRepr) -> Result<StoredBody, Self::Error> {
         match (repr.json, repr.text, repr.base64) {
-            (Some(json), None, None) => Ok(Body::Json(json)),
-            (None, Some(text), None) => Ok(Body::Text(text)),
-            (None, None, Some(base64)) => Ok(Body::Base64(base64)),
+            (Some(json), None, None) => Ok(StoredBody::Json(json)),
+            (None, Some(text), None) => Ok(StoredBody::Text(text)),
+            (None, None, Some(base64)) => Ok(StoredBody::Base64(base64)),
             _ => Err("a body needs exactly one of `json`, `text` and `base64`"),
         }
     }
 }
 
-impl From<Body> for BodyRepr {
-    fn from(body: Body) -> BodyRepr {
+impl From<StoredBody> for BodyRepr {
+    fn from(body: StoredBody) -> BodyRepr {
         let (mut json, mut text, mut base64) = (None, None, None);
         match body {
-            Body::Json(value) => json = Some(value),
-            Body::Text(value) => text = Some(value),
-            Body::Base64(value) => base64 = Some(value),
+            StoredBody::Json(value) => json = Some(value),
+            StoredBody::Text(value) => text = Some(value),
+            StoredBody::Base64(value) => base64 = Some(value),
         }
         BodyRepr { json, text, base64 }
     }
 }
 
 /// Deserialises a field that is present, even as `null`, as `Some`.
-fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(deserializer).map(Some)
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Json>, D::Error> {
+    Json::deserialize(deserializer).map(Some)
+}
+
+/// A JSON document kept as its compact text, keys in their own order.
+///
+/// In a cassette file it is a YAML structure. Reading one writes the
+/// structure straight to JSON text, and writing one reads the text straight
+/// into YAML, so no JSON value is built either way. In a binary format (one
+/// that is not human-readable, such as the load cache) it is the text itself.
+///
+/// ```
+/// use llmvcr_cassette::Json;
+///
+/// let json = Json::parse(r#"{ "b": 1, "a": [true, null] }"#)?;
+/// assert_eq!(json.as_str(), r#"{"b":1,"a":[true,null]}"#);
+/// assert_eq!(json.to_value()["a"][0], true);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Json(Box<str>);
+
+impl Json {
+    /// Parses JSON text, writing it compactly.
+    ///
+    /// # Errors
+    ///
+    /// When `text` is not one JSON document.
+    pub fn parse(text: &str) -> Result<Json, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let json = Json::transcode(&mut de)?;
+        de.end()?;
+        Ok(json)
+    }
+
+    /// The compact text of `value`.
+    #[must_use]
+    pub fn from_value(value: &Value) -> Json {
+        Json(value.to_string().into_boxed_str())
+    }
+
+    /// The compact JSON text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The document as a JSON value.
+    #[must_use]
+    pub fn to_value(&self) -> Value {
+        // The text is JSON by construction; `Null` cannot happen.
+        serde_json::from_str(&self.0).unwrap_or(Value::Null)
+    }
+
+    /// Writes what `deserializer` holds as compact JSON text.
+    fn transcode<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Json, D::Error> {
+        let mut out = Vec::with_capacity(128);
+        let mut writer = serde_json::Serializer::new(&mut out);
+        serde_transcode::transcode(deserializer, &mut writer).map_err(de::Error::custom)?;
+        String::from_utf8(out)
+            .map(|text| Json(text.into_boxed_str()))
+            .map_err(de::Error::custom)
+    }
+}
+
+impl fmt::Debug for Json {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for Json {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&Value> for Json {
+    fn from(value: &Value) -> Json {
+        Json::from_value(value)
+    }
+}
+
+impl From<Value> for Json {
+    fn from(value: Value) -> Json {
+        Json::from_value(&value)
+    }
+}
+
+impl Serialize for Json {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if !serializer.is_human_readable() {
+            return serializer.serialize_str(&self.0);
+        }
+        let mut de = serde_json::Deserializer::from_str(&self.0);
+        serde_transcode::Transcoder::new(&mut de).serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Json {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Json, D::Error> {
+        if deserializer.is_human_readable() {
+            Json::transcode(deserializer)
+        } else {
+            String::deserialize(deserializer).map(|text| Json(text.into_boxed_str()))
+        }
+    }
 }
 
 /// How a streamed body was framed.
@@ -194,7 +304,7 @@ pub struct Frame {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub data: Option<Value>,
+    pub data: Option<Json>,
     /// Text data that is not JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
