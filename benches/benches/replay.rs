@@ -15,12 +15,14 @@
 //! - `replay_canonical/<n>`: the same request pretty-printed, so llmvcr matches it
 //!   by its canonical form (reqwest-vcr cannot match it).
 //! - `cassette_load/<n>`: reading the cassette file and getting a middleware ready
-//!   to replay, and dropping it (llmvcr: the cassette's structure and every
-//!   request's match key, payloads left for first use, files over 256 KiB on two
-//!   threads; reqwest-vcr: JSON parse).
-//! - `load_and_replay_all/<n>`: loading, then replaying every interaction once,
-//!   in recorded order: what a test that uses its whole cassette pays, payloads
-//!   read late included. One `reqwest::Client` is shared by the iterations, as
+//!   to replay, and dropping it, once the cassette was loaded before by any
+//!   process (llmvcr: the file's bytes hashed, the load cache under `target/`
+//!   read; reqwest-vcr: JSON parse).
+//! - `cassette_load_cold/<n>`: the same for llmvcr without the load cache: the
+//!   YAML parsed and every request keyed, as the first load of a file does.
+//! - `load_and_replay_all/<n>`: loading (warm), then replaying every
+//!   interaction once, in recorded order: what a test that uses its whole
+//!   cassette pays. One `reqwest::Client` is shared by the iterations, as
 //!   its construction (root certificates) would dwarf both.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -276,6 +278,19 @@ fn llmvcr_middleware(path: &Path) -> CassetteMiddleware {
         .unwrap()
 }
 
+/// A middleware that reads the YAML, as the first process to load a
+/// cassette does: no load cache.
+fn llmvcr_middleware_cold(path: &Path) -> CassetteMiddleware {
+    CassetteMiddleware::builder(path)
+        .mode(Mode::Replay)
+        .env(Env::default())
+        .redactor(redactor())
+        .match_rules(MatchRules::new().with_repeats(true))
+        .cache_dir(None)
+        .build()
+        .unwrap()
+}
+
 fn vcr_middleware(path: &Path) -> reqwest_vcr::VCRMiddleware {
     reqwest_vcr::VCRMiddleware::try_from(path.to_path_buf())
         .unwrap()
@@ -399,6 +414,17 @@ fn replay(c: &mut Criterion) {
         }
         g.bench_function("llmvcr", |b| b.iter(|| llmvcr_middleware(&yaml_path)));
         g.bench_function("reqwest-vcr", |b| b.iter(|| vcr_middleware(&json_path)));
+        g.finish();
+
+        let mut g = c.benchmark_group(format!("cassette_load_cold/{n}"));
+        g.measurement_time(Duration::from_secs(3))
+            .warm_up_time(Duration::from_secs(1));
+        if n >= 100 {
+            g.sample_size(10);
+        }
+        g.bench_function("llmvcr", |b| {
+            b.iter(|| llmvcr_middleware_cold(&yaml_path))
+        });
         g.finish();
 
         let all: Vec<(String, Bytes)> = exchanges

@@ -565,7 +565,7 @@ fn body_from_model(body: &RecordedBody) -> Option<StoredBody> {
 
 fn body_to_model(body: &StoredBody) -> RecordedBody {
     match body {
-        StoredBody::Json(value) => RecordedBody::Json(value.to_value()),
+        StoredBody::Json(value) => RecordedBody::Text(value.as_str().to_owned()),
         StoredBody::Text(text) => RecordedBody::from_text(text.clone()),
         StoredBody::Base64(_) => RecordedBody::from_bytes(body_bytes(body)),
     }
