@@ -141,5 +141,8 @@ mod format;
 mod run;
 
 pub use error::ScenarioError;
-pub use format::{Expect, Scenario, TargetSpec};
-pub use run::{LedgerSummary, ScenarioReport, run_file, run_paths, run_scenario, scenario_files};
+pub use format::{CostRange, Expect, Scenario, TargetSpec};
+pub use run::{
+    CallReport, LedgerSummary, LogEntry, RunOptions, ScenarioReport, resolve_cassette, run_file,
+    run_file_with, run_paths, run_paths_with, run_scenario, run_scenario_with, scenario_files,
+};
