@@ -412,9 +412,15 @@ fn first_difference(path: &str, a: &serde_json::Value, b: &serde_json::Value) ->
     };
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
+            let join = |key: &str| {
+                if path.is_empty() {
+                    key.to_owned()
+                } else {
+                    format!("{path}.{key}")
+                }
+            };
             for (key, value) in x {
-                let inner = format!("{}{key}", if path.is_empty() { "" } else { "." });
-                let inner = format!("{path}{inner}");
+                let inner = join(key);
                 match y.get(key) {
                     Some(other) => {
                         if let Some(d) = first_difference(&inner, value, other) {
@@ -426,7 +432,7 @@ fn first_difference(path: &str, a: &serde_json::Value, b: &serde_json::Value) ->
             }
             y.keys()
                 .find(|k| !x.contains_key(*k))
-                .map(|k| format!("{path}.{k}: absent vs {}", y[k.as_str()]))
+                .map(|k| format!("{}: absent vs {}", join(k), y[k.as_str()]))
         }
         (Value::Array(x), Value::Array(y)) => {
             for (i, (p, q)) in x.iter().zip(y).enumerate() {
@@ -822,4 +828,36 @@ fn describe_fault(fired: &FiredFault) -> String {
         "request {}: {} on {} attempt {} (rule {})",
         fired.request, fired.fault_name, fired.target, fired.attempt, fired.rule
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_difference;
+    use serde_json::json;
+
+    #[test]
+    fn the_first_difference_is_named_by_its_path() {
+        let a = json!({"elapsed_ms": 1.0, "log": [{"wait_ms": 2.0}, {"wait_ms": 3.0}]});
+        assert_eq!(first_difference("", &a, &a), None);
+        let b = json!({"elapsed_ms": 1.0, "log": [{"wait_ms": 2.0}, {"wait_ms": 4.5}]});
+        assert_eq!(
+            first_difference("", &a, &b).as_deref(),
+            Some("log[1].wait_ms: 3.0 vs 4.5")
+        );
+        let c = json!({"elapsed_ms": 1.0, "log": [{"wait_ms": 2.0}]});
+        assert_eq!(
+            first_difference("", &a, &c).as_deref(),
+            Some("log: 2 entries vs 1")
+        );
+        let d = json!({"elapsed_ms": 1.0, "log": [], "extra": true});
+        assert_eq!(
+            first_difference("", &c, &d).as_deref(),
+            Some("log: 1 entries vs 0")
+        );
+        let e = json!({"elapsed_ms": 1.0, "log": [{"wait_ms": 2.0}], "extra": true});
+        assert_eq!(
+            first_difference("", &c, &e).as_deref(),
+            Some("extra: absent vs true")
+        );
+    }
 }
