@@ -181,9 +181,14 @@
 //! and the field, such as `scenarios/x.yaml: targets[0]: unknown field `modle`,
 //! expected one of ...`.
 //!
-//! The cassettes under `scenarios/cassettes/` pair responses copied from real
-//! recordings (`cassettes/<provider>/`) with the exact request the llmvcr adapter
-//! sends for the scenario's request, so they replay without a miss.
+//! The cassettes under `scenarios/cassettes/`, one per provider the adapters speak
+//! (OpenAI, Anthropic, Gemini, OpenRouter, Groq, Mistral, Azure, Ollama), pair a
+//! response with the exact request the llmvcr adapter sends for the scenarios'
+//! request, so they replay without a miss. The OpenAI, Anthropic, Gemini and
+//! OpenRouter responses are real streams copied from `cassettes/<provider>/`; the
+//! Groq, Mistral and Azure streams are rebuilt from real non-streaming answers, and
+//! the Ollama one from Ollama's documented `/api/chat` NDJSON format
+//! (`scenarios/cassettes/README.md` has the table).
 #![warn(missing_docs, unreachable_pub)]
 #![forbid(unsafe_code)]
 
