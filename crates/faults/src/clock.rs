@@ -64,8 +64,12 @@ impl VirtualClock {
     }
 
     /// [`now`](VirtualClock::now) as an HTTP date (RFC 9110 IMF-fixdate, whole
-    /// seconds), as a `Date` header carries it.
+    /// seconds), as a `Date` header carries it. HTTP dates run from 1970 to the end
+    /// of year 9999; a time outside is written as the nearest end.
     pub fn http_date(&self) -> String {
-        httpdate::fmt_http_date(self.now())
+        // The last second an HTTP date can write: 9999-12-31T23:59:59Z.
+        let last = SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_799);
+        let now = self.now().clamp(SystemTime::UNIX_EPOCH, last);
+        httpdate::fmt_http_date(now)
     }
 }

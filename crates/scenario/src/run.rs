@@ -148,7 +148,7 @@ impl LogEntry {
     fn new(call: u32, call_started: Duration, record: &AttemptRecord) -> LogEntry {
         let mut entry = LogEntry {
             call,
-            at: call_started + record.at,
+            at: call_started.saturating_add(record.at),
             target: record.target.clone(),
             attempt: record.attempt,
             outcome: String::new(),

@@ -56,3 +56,16 @@ async fn without_a_clock_nothing_is_dated() {
     assert!(f.clock().is_none());
     assert!(!response.headers().contains_key("date"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn dates_outside_what_http_dates_can_write_are_clamped() {
+    let last = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(253_402_300_799);
+    let clock = VirtualClock::start(last);
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    assert_eq!(clock.http_date(), "Fri, 31 Dec 9999 23:59:59 GMT");
+    let early = std::time::SystemTime::UNIX_EPOCH - Duration::from_secs(10);
+    assert_eq!(
+        VirtualClock::start(early).http_date(),
+        "Thu, 01 Jan 1970 00:00:00 GMT"
+    );
+}
