@@ -235,3 +235,46 @@ expect: { outcome: success }
         "a.yaml: targets[0].base_url: `not a url` is not a URL"
     );
 }
+
+#[test]
+fn every_provider_has_a_shipped_cassette_and_a_passing_scenario() {
+    let providers = [
+        "openai",
+        "anthropic",
+        "gemini",
+        "openrouter",
+        "groq",
+        "mistral",
+        "azure",
+        "ollama",
+    ];
+    let mut served = std::collections::BTreeSet::new();
+    for file in llmvcr_scenario::scenario_files(&scenarios_dir()).unwrap() {
+        let scenario = Scenario::load(&file).unwrap();
+        let report = run_scenario(&scenario, &file).unwrap();
+        assert!(report.passed, "{}: {:?}", file.display(), report.failures);
+        for target in &scenario.targets {
+            if report.attempts[&target.name] > 0 {
+                served.insert(target.provider.clone());
+            }
+        }
+    }
+    for provider in providers {
+        assert!(
+            served.contains(provider),
+            "no passing scenario reaches {provider}"
+        );
+    }
+
+    // The cassettes README has a row for every shipped cassette.
+    let readme = std::fs::read_to_string(scenarios_dir().join("cassettes/README.md")).unwrap();
+    for entry in std::fs::read_dir(scenarios_dir().join("cassettes")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name.ends_with(".yaml") {
+            assert!(
+                readme.contains(&format!("| `{name}` |")),
+                "{name} is not in the table"
+            );
+        }
+    }
+}
