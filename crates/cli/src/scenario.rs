@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
-use llmvcr_scenario::{ScenarioError, ScenarioReport, run_file, scenario_files};
+use llmvcr_scenario::{RunOptions, ScenarioError, ScenarioReport, run_file_with, scenario_files};
 
 /// `llmvcr scenario ...`
 #[derive(Debug, Subcommand)]
@@ -24,6 +24,13 @@ pub(crate) enum ScenarioCommand {
         /// Also write the JSON report to this file.
         #[arg(long, value_name = "FILE")]
         report_file: Option<PathBuf>,
+        /// A folder searched for cassettes whose relative path is not found next to
+        /// the scenario file (before the project root). May be repeated.
+        #[arg(long = "cassettes", value_name = "DIR")]
+        cassettes: Vec<PathBuf>,
+        /// Run each scenario N times; a scenario whose reports differ fails.
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        repeat: u32,
     },
 }
 
@@ -40,7 +47,13 @@ pub(crate) fn run(command: ScenarioCommand, out: &mut dyn Write) -> io::Result<E
         paths,
         report,
         report_file,
+        cassettes,
+        repeat,
     } = command;
+    let mut options = RunOptions::new().repeat(repeat);
+    for dir in cassettes {
+        options = options.cassette_dir(dir);
+    }
     let mut files = Vec::new();
     let mut errors: Vec<ScenarioError> = Vec::new();
     for path in &paths {
@@ -58,7 +71,7 @@ pub(crate) fn run(command: ScenarioCommand, out: &mut dyn Write) -> io::Result<E
     let mut reports = Vec::new();
     for file in &files {
         bar.set_message(file.display().to_string());
-        match run_file(file) {
+        match run_file_with(file, &options) {
             Ok(r) => reports.push(r),
             Err(e) => errors.push(e),
         }

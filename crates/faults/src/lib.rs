@@ -94,14 +94,19 @@
 //!
 //! All waiting is `tokio::time::sleep`, so tests with a paused clock
 //! (`#[tokio::test(start_paused = true)]`) see latency and stalls in virtual time.
+//! [`FaultMiddleware::with_clock`] adds a `Date` header from a [`VirtualClock`]
+//! (a fixed epoch plus tokio time) to every response that has none, so an HTTP-date
+//! `retry-after` asks for the same wait on every run.
 #![warn(missing_docs, unreachable_pub)]
 
+mod clock;
 mod error;
 mod fault;
 mod middleware;
 mod plan;
 mod stream;
 
+pub use clock::VirtualClock;
 pub use error::{FaultError, Result};
 pub use fault::{Fault, MALFORMED_JSON, MalformedTarget};
 pub use middleware::FaultMiddleware;

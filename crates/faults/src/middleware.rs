@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt as _;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, DATE};
 use reqwest::ResponseBuilderExt as _;
 use reqwest_middleware::{Middleware, Next};
 
+use crate::clock::VirtualClock;
 use crate::error::FaultError;
 use crate::fault::{Fault, MALFORMED_JSON, MalformedTarget};
 use crate::plan::{FaultContext, FaultPlan, FiredFault, Request, splitmix64};
@@ -23,8 +24,14 @@ use crate::stream;
 /// A body fault calls it and rewrites the body it returns. A request no rule selects
 /// goes through untouched.
 ///
-/// Clones share the plan, the counters and the log, so a test can keep a clone to
-/// read [`FaultMiddleware::log`] after handing one to the client.
+/// Clones share the plan, the counters, the clock and the log, so a test can keep a
+/// clone to read [`FaultMiddleware::log`] after handing one to the client.
+///
+/// With a [`VirtualClock`] ([`FaultMiddleware::with_clock`]), every response that
+/// passes through without a `Date` header gets one from the clock: the responses of
+/// [`Fault::Status`] (unless its headers set `date`), and the responses of the layer
+/// below (a recorded `Date` is kept). An HTTP-date `retry-after` is then measured
+/// against that `Date` (RFC 9110), so the wait it asks for is the same every run.
 #[derive(Debug, Clone)]
 pub struct FaultMiddleware {
     inner: Arc<Inner>,
@@ -43,6 +50,7 @@ struct State {
     per_target: HashMap<String, u32>,
     fired: Vec<u32>,
     log: Vec<FiredFault>,
+    clock: Option<VirtualClock>,
 }
 
 impl FaultMiddleware {
@@ -55,6 +63,7 @@ impl FaultMiddleware {
             per_target: HashMap::new(),
             fired: vec![0; plan.rules.len()],
             log: Vec::new(),
+            clock: None,
         };
         Ok(FaultMiddleware {
             inner: Arc::new(Inner {
@@ -62,6 +71,28 @@ impl FaultMiddleware {
                 state: Mutex::new(state),
             }),
         })
+    }
+
+    /// Dates responses with `clock` (see the type's docs); clones share it.
+    pub fn with_clock(self, clock: VirtualClock) -> FaultMiddleware {
+        self.state().clock = Some(clock);
+        self
+    }
+
+    /// The clock that dates responses, if one was set.
+    pub fn clock(&self) -> Option<VirtualClock> {
+        self.state().clock
+    }
+
+    /// Adds a `Date` from the clock, when there is one and the response has none.
+    fn date(&self, mut response: reqwest::Response) -> reqwest::Response {
+        if let Some(clock) = self.clock()
+            && !response.headers().contains_key(DATE)
+            && let Ok(value) = http::HeaderValue::from_str(&clock.http_date())
+        {
+            response.headers_mut().insert(DATE, value);
+        }
+        response
     }
 
     /// The plan.
@@ -199,6 +230,20 @@ impl Head {
 #[async_trait::async_trait]
 impl Middleware for FaultMiddleware {
     async fn handle(
+        &self,
+        req: reqwest::Request,
+        extensions: &mut http::Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        self.inject(req, extensions, next)
+            .await
+            .map(|r| self.date(r))
+    }
+}
+
+impl FaultMiddleware {
+    /// Runs the selected fault (or passes the request through), before dating.
+    async fn inject(
         &self,
         req: reqwest::Request,
         extensions: &mut http::Extensions,

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod it {
+    pub mod clock;
     pub mod kinds;
     pub mod properties;
     pub mod selection;

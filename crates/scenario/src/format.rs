@@ -44,6 +44,12 @@ pub struct Scenario {
         skip_serializing_if = "Option::is_none"
     )]
     pub gap: Option<Duration>,
+    /// What the virtual wall clock reads when the scenario starts, as an HTTP date
+    /// (`Thu, 01 Jan 2026 00:00:00 GMT`, the default). Responses are dated from it
+    /// (`Date` = epoch + virtual time elapsed), and an HTTP-date `retry-after` is
+    /// measured against that `Date`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<String>,
     /// What must come out.
     pub expect: Expect,
 }
@@ -60,9 +66,16 @@ pub struct TargetSpec {
     pub provider: String,
     /// The model sent to this target.
     pub model: String,
-    /// The cassette (format v1) that replays this target's traffic, relative to the
-    /// scenario file.
+    /// The cassette (format v1) that replays this target's traffic. A relative path
+    /// is looked up relative to the scenario file's folder first, then in each
+    /// cassette search folder (`--cassettes`), then relative to the project root;
+    /// the first that exists wins.
     pub cassette: PathBuf,
+    /// The provider's base URL. Required for `azure` (the resource URL, such as
+    /// `https://example.openai.azure.com`, served through its v1 Chat Completions
+    /// API); for the others it replaces the default base URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
     /// The model's context window in tokens, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context_window: Option<u64>,
@@ -82,9 +95,14 @@ pub struct Expect {
     /// The target that served the response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub served_by: Option<String>,
-    /// Attempts per target name (skips and refusals are not attempts).
+    /// Attempts per target name (skips and refusals are not attempts), over all
+    /// calls.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attempts: BTreeMap<String, usize>,
+    /// Attempts per target name for each call, in call order: one map per call (as
+    /// many as `calls`); a target absent from a map is not checked for that call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts_per_call: Vec<BTreeMap<String, usize>>,
     /// The least virtual time the call may take (`"20s"`, `"1m30s"`, or
     /// milliseconds).
     #[serde(
@@ -106,6 +124,15 @@ pub struct Expect {
     /// The least the call may cost, in USD.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_min_usd: Option<f64>,
+    /// Bounds on the cost per target name, over all calls, in USD (a target with no
+    /// priced attempt costs 0).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cost_by_target: BTreeMap<String, CostRange>,
+    /// Whether the scenario must give the same report on every run: when `true`
+    /// it is run twice (or `--repeat` times, if more) and any difference between
+    /// the reports is a failure.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deterministic: bool,
     /// A string the final text must contain (the partial text on a failure).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text_contains: Option<String>,
@@ -113,6 +140,18 @@ pub struct Expect {
     /// `half_open`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub breaker: BTreeMap<String, BreakerState>,
+}
+
+/// Bounds on a cost, in USD; an absent bound is not checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostRange {
+    /// The least it may cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_usd: Option<f64>,
+    /// The most it may cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_usd: Option<f64>,
 }
 
 fn one_call() -> u32 {
@@ -207,6 +246,22 @@ impl Scenario {
                     format!("unknown provider `{}`", t.provider),
                 ));
             }
+            if Provider::from_name(&t.provider) == Some(Provider::Azure) && t.base_url.is_none() {
+                return Err(invalid(
+                    format!("targets[{i}].base_url"),
+                    "an `azure` target needs `base_url`: the resource URL, such as \
+                     `https://example.openai.azure.com`"
+                        .into(),
+                ));
+            }
+            if let Some(url) = &t.base_url
+                && reqwest::Url::parse(url).is_err()
+            {
+                return Err(invalid(
+                    format!("targets[{i}].base_url"),
+                    format!("`{url}` is not a URL"),
+                ));
+            }
             if self.targets[..i].iter().any(|o| o.name == t.name) {
                 return Err(invalid(
                     format!("targets[{i}].name"),
@@ -233,6 +288,28 @@ impl Scenario {
             Ok(())
         };
         check_names("attempts", self.expect.attempts.keys().collect())?;
+        check_names(
+            "cost_by_target",
+            self.expect.cost_by_target.keys().collect(),
+        )?;
+        for (i, call) in self.expect.attempts_per_call.iter().enumerate() {
+            check_names(&format!("attempts_per_call[{i}]"), call.keys().collect())?;
+        }
+        if !self.expect.attempts_per_call.is_empty()
+            && self.expect.attempts_per_call.len() != self.calls as usize
+        {
+            return Err(invalid(
+                "expect.attempts_per_call".into(),
+                format!(
+                    "{} entries for {} calls: give one map per call",
+                    self.expect.attempts_per_call.len(),
+                    self.calls
+                ),
+            ));
+        }
+        if let Some(epoch) = &self.epoch {
+            parse_epoch(epoch).map_err(|m| invalid("epoch".into(), m))?;
+        }
         check_names("breaker", self.expect.breaker.keys().collect())?;
         if let Some(served) = &self.expect.served_by
             && !known(served)
@@ -247,6 +324,13 @@ impl Scenario {
             .map_err(|e| invalid("faults".into(), e.to_string()))?;
         Ok(())
     }
+}
+
+/// Parses `epoch`, an HTTP date.
+pub(crate) fn parse_epoch(epoch: &str) -> Result<std::time::SystemTime, String> {
+    httpdate::parse_http_date(epoch.trim()).map_err(|_| {
+        format!("`{epoch}` is not an HTTP date such as `Thu, 01 Jan 2026 00:00:00 GMT`")
+    })
 }
 
 /// Replaces every `faults.rules[i].fault` written as `{template: <name>,

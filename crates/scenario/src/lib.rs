@@ -20,14 +20,16 @@
 //!
 //! # How a scenario runs
 //!
-//! For each target, a [`llmvcr::Client`] for the target's provider is built over
+//! Every run starts a [`VirtualClock`](llmvcr_faults::VirtualClock) at the
+//! scenario's `epoch`. For each target, a [`llmvcr::Client`] for the target's provider is built over
 //! the HTTP stack below, and the router reaches the clients through
 //! [`llmvcr::routing::ClientTransport`], which sends each attempt with the target's
 //! model and a [`FaultContext`](llmvcr_faults::FaultContext) (the target's `name`
 //! and the router's attempt number). The stack, outermost first:
 //!
 //! 1. one [`FaultMiddleware`](llmvcr_faults::FaultMiddleware) shared by every target,
-//!    running the scenario's `faults`;
+//!    running the scenario's `faults` and dating every response that has no `Date`
+//!    header from the virtual clock;
 //! 2. the cassette middleware, in replay mode over the target's cassette, with the
 //!    provider matching rules (volatile fields ignored) and repeats allowed, so a
 //!    retried request is answered again by its recording. A request that matches no
@@ -64,9 +66,10 @@
 //!
 //! targets:                  # required, at least one, in chain order
 //!   - name: primary         # unique; used by `faults` and `expect`
-//!     provider: openai      # openai | anthropic | gemini | openrouter | groq | mistral | ollama | lmstudio
+//!     provider: openai      # openai | anthropic | gemini | openrouter | groq | mistral | azure | ollama | lmstudio
 //!     model: gpt-4o
-//!     cassette: cassettes/openai_capital_of_mexico.yaml   # relative to this file
+//!     cassette: cassettes/openai_capital_of_mexico.yaml   # see "Cassette paths" below
+//!     # base_url: https://...   # optional; required for azure (the resource URL)
 //!     context_window: 128000                 # optional, tokens
 //!     rate_limit:                            # optional
 //!       requests_per_minute: 60
@@ -87,6 +90,7 @@
 //! calls: 1                  # optional: how many times the request is sent, one
 //!                           # after the other, through the same router (default 1)
 //! gap: 0s                   # optional: virtual time waited between two calls
+//! epoch: Thu, 01 Jan 2026 00:00:00 GMT   # optional: the virtual wall clock's start
 //!
 //! faults:                   # optional: an llmvcr_faults::FaultPlan
 //!   seed: 7
@@ -106,11 +110,17 @@
 //!   outcome: success        # or an error kind: rate_limited, quota_exceeded, overloaded,
 //!                           # server, timeout, network, budget, decode, no_match, ...
 //!   served_by: primary      # optional
-//!   attempts: { primary: 2, backup: 0 }     # optional, per target
+//!   attempts: { primary: 2, backup: 0 }     # optional, per target, over all calls
+//!   attempts_per_call:      # optional: one map per call
+//!     - { primary: 2, backup: 0 }
 //!   elapsed_min: 20s        # optional, virtual time ("250ms", "1m30s", or ms)
 //!   elapsed_max: 21s
 //!   cost_min_usd: 0.00001   # optional, priced from the reported usage
 //!   cost_max_usd: 0.001
+//!   cost_by_target:         # optional, per target, USD
+//!     primary: { min_usd: 0.00001, max_usd: 0.001 }
+//!     backup: { max_usd: 0 }
+//!   deterministic: true     # optional: run twice, the reports must be equal
 //!   text_contains: Mexico City   # optional; the partial text when the call failed
 //!   breaker: { primary: closed } # optional: closed | open | half_open
 //! ```
@@ -126,13 +136,59 @@
 //! for the target within one call (it starts again from 1 at each call), while
 //! `request` counts every request of the run.
 //!
+//! # Retry-after as an HTTP date
+//!
+//! A `retry-after` written as an HTTP date (`Thu, 01 Jan 2026 00:01:00 GMT`) asks
+//! for a wait of that date minus the response's `Date` header (RFC 9110; zero once
+//! the date is past). Responses are dated by a virtual wall clock that reads `epoch`
+//! (default `Thu, 01 Jan 2026 00:00:00 GMT`) when the scenario starts and advances
+//! with tokio's paused clock, so the same file waits the same time on every run. A
+//! fault fired after 10s of virtual time is dated `Thu, 01 Jan 2026 00:00:10 GMT`,
+//! so the retry-after above waits 50s (HTTP dates have whole seconds). A `date`
+//! header written in a `status` fault, or recorded in a cassette, is kept.
+//! `scenarios/openai_429_retry_after_http_date.yaml` shows it.
+//!
+//! # Rate limits and `burst`
+//!
+//! `requests_per_minute: rpm` is a bucket of `burst` requests (default 1) that
+//! starts full and refills one request every `60s / rpm`. A call takes one
+//! request, waiting for the next refill when the bucket is empty. With
+//! `requests_per_minute: 6, burst: 3` and five calls back to back, calls 1 to 3
+//! start at 0s, call 4 at 10s and call 5 at 20s (with `burst: 1`: 0s, 10s, 20s,
+//! 30s, 40s). `tokens_per_minute` is a second bucket holding one minute's worth
+//! of tokens.
+//!
+//! # Cassette paths
+//!
+//! An absolute `cassette` is used as it is. A relative one is looked up, first
+//! match wins: relative to the scenario file's folder, then in each
+//! [`RunOptions::cassette_dirs`] folder (`llmvcr scenario run --cassettes DIR`),
+//! then relative to the project root ([`RunOptions::project_root`], by default the
+//! nearest folder above the scenario file holding `.git`). See
+//! [`resolve_cassette`].
+//!
+//! # Repeated runs and the report
+//!
+//! `expect.deterministic: true` or [`RunOptions::repeat`] (`--repeat N`) runs the
+//! scenario more than once, each time from scratch, and fails it if a report
+//! differs from the first. The [`ScenarioReport`] serialises to the JSON described
+//! by `scenarios/report.schema.json`: durations are numbers of milliseconds in
+//! fields ending in `_ms` (`elapsed_ms`, `virtual_ms`, `wait_ms`, `retry_after_ms`,
+//! ...), `calls` has one [`CallReport`] per call, and each [`LogEntry`] carries its
+//! call number and the virtual time since the scenario started.
+//!
 //! Unknown fields are errors. A bad file gives a [`ScenarioError`] naming the file
 //! and the field, such as `scenarios/x.yaml: targets[0]: unknown field `modle`,
 //! expected one of ...`.
 //!
-//! The cassettes under `scenarios/cassettes/` pair responses copied from real
-//! recordings (`cassettes/<provider>/`) with the exact request the llmvcr adapter
-//! sends for the scenario's request, so they replay without a miss.
+//! The cassettes under `scenarios/cassettes/`, one per provider the adapters speak
+//! (OpenAI, Anthropic, Gemini, OpenRouter, Groq, Mistral, Azure, Ollama), pair a
+//! response with the exact request the llmvcr adapter sends for the scenarios'
+//! request, so they replay without a miss. The OpenAI, Anthropic, Gemini and
+//! OpenRouter responses are real streams copied from `cassettes/<provider>/`; the
+//! Groq, Mistral and Azure streams are rebuilt from real non-streaming answers, and
+//! the Ollama one from Ollama's documented `/api/chat` NDJSON format
+//! (`scenarios/cassettes/README.md` has the table).
 #![warn(missing_docs, unreachable_pub)]
 #![forbid(unsafe_code)]
 
@@ -141,5 +197,8 @@ mod format;
 mod run;
 
 pub use error::ScenarioError;
-pub use format::{Expect, Scenario, TargetSpec};
-pub use run::{LedgerSummary, ScenarioReport, run_file, run_paths, run_scenario, scenario_files};
+pub use format::{CostRange, Expect, Scenario, TargetSpec};
+pub use run::{
+    CallReport, LedgerSummary, LogEntry, RunOptions, ScenarioReport, resolve_cassette, run_file,
+    run_file_with, run_paths, run_paths_with, run_scenario, run_scenario_with, scenario_files,
+};
