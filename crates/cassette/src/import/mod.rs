@@ -285,6 +285,9 @@ pub fn parse_any(text: &str, source: &str) -> Result<Vec<RecordedInteraction>> {
                 format!("a mapping with keys {}", keys.join(", "))
             }
         }
+        legacy if vcrpy::is_legacy_list(legacy) => {
+            return vcrpy::from_document(text, doc, source);
+        }
         other => vcrpy::describe(other),
     };
     Err(ImportError::UnknownFormat {
