@@ -512,7 +512,8 @@ fn body_value(value: &Value, field: &str, site: &Site<'_>) -> Result<RawBody> {
 /// A body under a Python tag that the corrected copy kept: a file-like
 /// request body that PyYAML pickled (`_io.BytesIO`, its bytes first in
 /// `state`), an iterator body (`builtins.iter`, its chunks in `args`), or a
-/// Python string tag. Other Python objects are not bodies VCR.py can replay.
+/// Python string tag. Another object is read as JSON in a request (its
+/// pickled state) and is an error in a response, whose body must be bytes.
 fn python_body(tagged: &TaggedValue, field: &str, site: &Site<'_>) -> Result<RawBody> {
     let tag = tag_name(tagged);
     let object = tag
@@ -566,6 +567,10 @@ fn python_body(tagged: &TaggedValue, field: &str, site: &Site<'_>) -> Result<Raw
             }
             Ok(RawBody::Bytes(bytes))
         }
+        // Another object pickled in place of a request body (aiohttp form
+        // data, say): kept as the structure of its pickled state, which is
+        // all the file says about it. A response body must be bytes.
+        _ if field.starts_with("request.") => Ok(RawBody::Json(yaml_to_json(&tagged.value))),
         _ => Err(site.invalid(
             field,
             format!("expected a body, found a Python object (!!{tag})"),
