@@ -16,10 +16,42 @@
 //! - `typed_body`: `body: {type: json|text|binary|none, content: ...}`, the
 //!   status is a bare integer, and each interaction has `recorded_at`.
 //!
-//! The reader is lenient where recorders differ: `body: {string: ...}` in
-//! requests, a request body stored as a YAML mapping (read as JSON), a header
-//! value stored as one string instead of a list, header names in any case,
-//! `status` as `{code, message}` or as an integer, and `url` for `uri`.
+//! # What VCR.py's own recorders wrote
+//!
+//! Each of VCR.py's stubs built the response dict its own way, and the
+//! serialiser wrote whatever it was given (PyYAML's full dumper spells bytes
+//! as `!!binary` and Python objects with `!!python/...` tags):
+//!
+//! - http.client, requests, urllib3, httplib2, boto: `status: {code,
+//!   message}`, headers as `name: [values]`, `body: {string: ...}` holding
+//!   text or `!!binary` bytes (gzip unless decoding was asked for).
+//! - httpx, first recorder: `status_code: 200`, `http_version`, headers as
+//!   `name: value` (later `name: [values]`), and `content` holding the text
+//!   httpx had already decoded while the headers still say
+//!   `Content-Encoding: gzip`. Streamed responses are stored the same way,
+//!   their SSE text in `content`.
+//! - aiohttp: `status: {code, message}`, `url` (a string, or a pickled
+//!   `yarl.URL`), headers as `name: value` or `name: [values]` with names
+//!   sometimes pickled as `multidict` `istr` objects, `body: {string}` of the
+//!   decoded body (the gzip header kept), and `body: {}` when there was none.
+//! - tornado: headers as a list of `[name, [values]]` pairs (Python tuples).
+//! - requests: a file-like request body pickled as `_io.BytesIO` and an
+//!   iterator body as `builtins.iter`.
+//! - Before VCR.py 1.0: no `interactions` key, the file is the list; a request
+//!   is a pickled `vcr.request.Request` with `protocol`, `host`, `port` and
+//!   `path`, its headers a pickled `frozenset` of pairs; response headers are
+//!   raw `"name: value\r\n"` lines; Python 2 strings carry
+//!   `!!python/unicode` or `!!python/str`.
+//!
+//! So the reader takes: `status` as `{code, message}` or an integer, or
+//! `status_code`; the body from `parsed_body`, `body` (a string, `!!binary`,
+//! null, `{string}`, a typed body, a structure read as JSON, a pickled
+//! stream) or, in a response, `content`; headers as a mapping of names to a
+//! value, a list or null, or as a list of pairs or header lines; `uri`, `url`
+//! or the URI's parts; methods in any case (they are upper-cased). A declared
+//! `Content-Encoding` that the stored body does not have is reported as
+//! removed, so the decoded headers no longer claim it (see the
+//! [module documentation](crate::import)).
 //!
 //! # Where yaml_serde and PyYAML differ
 //!
@@ -29,10 +61,11 @@
 //! corrections; every value still comes from the first parse, and where the
 //! two trees differ in shape the first one is kept as it is.
 //!
-//! - yaml_serde resolves the standard `!!binary` tag to a plain string, so a
-//!   base64 body would look like text. The copy spells it as the local tag
-//!   `!binary`, which yaml_serde keeps. (A local `!binary` tag, Ruby's
-//!   spelling, is read as base64 too.)
+//! - yaml_serde drops every standard `!!` tag: `!!binary` becomes a plain
+//!   string, so a base64 body would look like text, and a `!!python/...`
+//!   object would look like its pickled state. The copy spells these tags as
+//!   the local tags `!binary` and `!python/...`, which yaml_serde keeps. (A
+//!   local `!binary` tag, Ruby's spelling, is read as base64 too.)
 //! - YAML 1.2 reads some plain scalars as numbers that YAML 1.1 reads as
 //!   strings, so PyYAML writes such strings without quotes: an exponent with
 //!   no dot or no sign (`1e3`, `2.5e10`), a signed float with no leading digit
@@ -72,7 +105,10 @@ const PYTHON_TAG_PREFIX: &str = "python/";
 /// - [`ImportError::Base64`] and [`ImportError::Decompress`] when a body does
 ///   not decode.
 ///
-/// Errors inside an interaction carry its index and the line where it starts.
+/// A cassette from before VCR.py 1.0 (the list of interactions alone) is read
+/// too; its errors name an interaction as `[3]` rather than
+/// `interactions[3]`. Errors inside an interaction carry its index and the
+/// line where it starts.
 pub fn parse_vcrpy(text: &str, source: &str) -> Result<Vec<RecordedInteraction>> {
     let doc = parse_yaml(text, source)?;
     from_document(text, doc, source)
