@@ -426,8 +426,9 @@ fn httpx_status_code_and_content_streamed() {
 }
 
 /// The same recorder before it kept repeated headers: each header one
-/// string; `content` empty, null, missing, or (had the content been bytes)
-/// `!!binary`.
+/// string; `content` empty, null, missing, `!!binary` (a recorder that kept
+/// bytes as bytes) or base64 text flagged `base64encoded: true` (a patched
+/// recorder).
 #[test]
 fn httpx_content_forms_and_single_string_headers() {
     let text = r#"interactions:
@@ -503,10 +504,22 @@ fn httpx_content_forms_and_single_string_headers() {
       - gzip
     http_version: HTTP/1.1
     status_code: 200
+- request:
+    body: ''
+    headers: {}
+    method: GET
+    uri: https://api.openai.com/v1/files/file-1/content
+  response:
+    base64encoded: true
+    content: iVBORw0KGgo=
+    headers:
+      content-type: image/png
+    http_version: HTTP/1.1
+    status_code: 200
 version: 1
 "#;
     let interactions = vcrpy(text);
-    assert_eq!(interactions.len(), 6);
+    assert_eq!(interactions.len(), 7);
 
     let json_reply = &interactions[0].response;
     assert_eq!(json_reply.status, 200);
@@ -554,6 +567,11 @@ version: 1
     assert_eq!(
         interactions[5].response.body_decoded_from,
         Some(ContentCoding::Gzip)
+    );
+    // Base64 text flagged by a patched recorder.
+    assert_eq!(
+        interactions[6].response.body,
+        Body::Bytes(vec![0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'])
     );
 }
 
@@ -1056,6 +1074,10 @@ fn malformed_dialects_name_the_field() {
         ),
         (
             "    status_code: 200\n    content: !!binary |\n      not*base64\n",
+            "dialect.yaml:2: interactions[0].response.content: invalid base64",
+        ),
+        (
+            "    status_code: 200\n    base64encoded: true\n    content: '***'\n",
             "dialect.yaml:2: interactions[0].response.content: invalid base64",
         ),
         (

@@ -505,14 +505,26 @@ fn header_values(value: &Value, field: &str, site: &Site<'_>) -> Result<Vec<Stri
 
 /// Finds the stored body of a request or response mapping. `side` is
 /// `request` or `response`. A response of VCR.py's first httpx recorder keeps
-/// its body in `content`.
+/// its body in `content`: text, `!!binary` bytes, or base64 text flagged by
+/// `base64encoded: true`.
 fn read_body(map: &yaml_serde::Mapping, side: &str, site: &Site<'_>) -> Result<RawBody> {
     if let Some(parsed) = map.get("parsed_body") {
         return Ok(RawBody::Json(yaml_to_json(parsed)));
     }
     let (value, field) = match (map.get("body"), map.get("content")) {
         (Some(value), _) => (value, format!("{side}.body")),
-        (None, Some(content)) if side == "response" => (content, format!("{side}.content")),
+        (None, Some(content)) if side == "response" => {
+            let field = format!("{side}.content");
+            // A patched httpx recorder stored bytes that are not UTF-8 as
+            // base64 text, with `base64encoded: true` beside it.
+            let flagged = ["base64encoded", "base64_encoded"]
+                .iter()
+                .any(|key| matches!(map.get(*key).map(untag), Some(Value::Bool(true))));
+            if flagged && let Value::String(_) = untag(content) {
+                return binary(content, &field, site);
+            }
+            (content, field)
+        }
         (None, _) => return Ok(RawBody::Empty),
     };
     // aiohttp's recorder writes `body: {}` for a response without a body.
