@@ -1227,3 +1227,57 @@ fn damaged_dialect_cassettes_never_panic() {
         }
     }
 }
+
+/// Python 2 era version 1 cassettes tag strings `!!python/unicode` and
+/// `!!python/str`, keys included; headers given to the client as bytes are
+/// `!!binary`; a status may be a pickled `http.HTTPStatus`.
+#[test]
+fn python_string_tags_bytes_headers_and_pickled_statuses() {
+    let text = r#"interactions:
+- request:
+    body: !!python/unicode '{"a": 1}'
+    headers:
+      !!python/unicode 'Content-Type': [!!python/unicode 'application/json']
+      ? !!binary |
+        WC1CeXRlcw==
+      : - !!binary |
+          dmFsdWU=
+      Accept:
+      - !!binary |
+        Ki8q
+    method: !!python/unicode 'post'
+    !!python/unicode 'uri': !!python/unicode 'https://x/y'
+  response:
+    body: {string: !!python/str 'ok'}
+    headers: {!!python/unicode 'content-type': [!!python/unicode 'text/plain']}
+    status:
+      code: !!python/object/apply:http.HTTPStatus
+      - 200
+      message: !!python/unicode 'OK'
+- request:
+    method: GET
+    uri: https://x/z
+  response:
+    status: !!python/object/apply:http.HTTPStatus [404]
+version: 1
+"#;
+    let interactions = vcrpy(text);
+    let first = &interactions[0];
+    assert_eq!(first.request.method, "POST");
+    assert_eq!(first.request.uri, "https://x/y");
+    assert_eq!(first.request.body, Body::Text(r#"{"a": 1}"#.to_owned()));
+    assert_eq!(
+        first.request.headers.get("content-type"),
+        Some("application/json")
+    );
+    assert_eq!(first.request.headers.get("x-bytes"), Some("value"));
+    assert_eq!(first.request.headers.get("accept"), Some("*/*"));
+    assert_eq!(first.response.status, 200);
+    assert_eq!(first.response.reason.as_deref(), Some("OK"));
+    assert_eq!(first.response.body, Body::Text("ok".to_owned()));
+    assert_eq!(
+        first.response.headers.get("content-type"),
+        Some("text/plain")
+    );
+    assert_eq!(interactions[1].response.status, 404);
+}

@@ -305,9 +305,10 @@ fn read_status(map: &yaml_serde::Mapping, site: &Site<'_>) -> Result<(u16, Optio
         (_, Some(value)) if !matches!(untag(value), Value::Null) => (value, "response.status_code"),
         _ => return Err(site.missing("response.status")),
     };
+    let value = pickled_status(value);
     match untag(value) {
         Value::Mapping(status) => {
-            let code = match status.get("code").map(untag) {
+            let code = match status.get("code").map(pickled_status).map(untag) {
                 None | Some(Value::Null) => {
                     return Err(site.missing(&format!("{field}.code")));
                 }
@@ -325,6 +326,20 @@ fn read_status(map: &yaml_serde::Mapping, site: &Site<'_>) -> Result<(u16, Optio
             Ok((code, reason))
         }
         code => status_code(code, field, site),
+    }
+}
+
+/// The number of an `http.HTTPStatus` member, which PyYAML pickles as
+/// `!!python/object/apply:http.HTTPStatus [200]`; any other value as it is.
+fn pickled_status(value: &Value) -> &Value {
+    match value {
+        Value::Tagged(tagged) if tag_name(tagged).ends_with("HTTPStatus") => {
+            match untag(&tagged.value) {
+                Value::Sequence(items) if items.len() == 1 => &items[0],
+                _ => value,
+            }
+        }
+        _ => value,
     }
 }
 
@@ -451,10 +466,25 @@ fn scalars(value: &Value) -> Option<Vec<String>> {
             .iter()
             .map(|item| match untag(item) {
                 Value::Null => Some(String::new()),
-                other => scalar_string(other),
+                _ => header_text(item),
             })
             .collect(),
-        other => scalar_string(other).map(|value| vec![value]),
+        _ => header_text(value).map(|value| vec![value]),
+    }
+}
+
+/// The text of a header name or value: a scalar, or `!!binary` bytes (a
+/// header the client was given as bytes), read as UTF-8 with invalid
+/// sequences replaced.
+fn header_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Tagged(tagged) if is_binary(tagged) => match untag(&tagged.value) {
+            Value::String(encoded) => decode_base64(encoded)
+                .ok()
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
+            _ => None,
+        },
+        other => scalar_string(other),
     }
 }
 
@@ -481,8 +511,8 @@ fn is_header_pair(parts: &[Value]) -> bool {
 /// writes aiohttp's `istr` names).
 fn header_name(value: &Value) -> Option<String> {
     match untag(value) {
-        Value::Sequence(items) if items.len() == 1 => scalar_string(&items[0]),
-        other => scalar_string(other),
+        Value::Sequence(items) if items.len() == 1 => header_text(&items[0]),
+        _ => header_text(value),
     }
 }
 
@@ -987,7 +1017,9 @@ fn retag_binary(text: &str) -> Option<String> {
 }
 
 /// Walks the original and rewritten trees together: wraps in a `!binary` tag
-/// each original string whose counterpart is tagged, and takes the string
+/// each original string (value or mapping key) whose counterpart is tagged,
+/// wraps in its `!python/...` tag each value whose counterpart has one (keys
+/// keep their text: Python 2 wrote `!!python/unicode` keys), and takes the string
 /// where the original has a number and the copy a (quoted) string. Where the
 /// trees' shapes differ, the original is kept as it is.
 fn merge_marks(original: Value, marked: &Value) -> Value {
@@ -1023,8 +1055,21 @@ fn merge_marks(original: Value, marked: &Value) -> Value {
         (Value::Mapping(map), Value::Mapping(marked_map)) if map.len() == marked_map.len() => {
             Value::Mapping(
                 map.into_iter()
-                    .zip(marked_map.values())
-                    .map(|((key, value), marked_value)| (key, merge_marks(value, marked_value)))
+                    .zip(marked_map.iter())
+                    .map(|((key, value), (marked_key, marked_value))| {
+                        // Keys keep their text; only a `!!binary` key (a
+                        // header name given as bytes) takes its tag.
+                        let key = match (key, marked_key) {
+                            (Value::String(text), Value::Tagged(tagged)) if is_binary(tagged) => {
+                                Value::Tagged(Box::new(TaggedValue {
+                                    tag: Tag::new(BINARY_TAG),
+                                    value: Value::String(text),
+                                }))
+                            }
+                            (key, _) => key,
+                        };
+                        (key, merge_marks(value, marked_value))
+                    })
                     .collect(),
             )
         }
