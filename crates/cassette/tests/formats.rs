@@ -1281,3 +1281,27 @@ version: 1
     );
     assert_eq!(interactions[1].response.status, 404);
 }
+
+#[test]
+fn lists_that_are_not_interactions_are_not_cassettes() {
+    let err = parse_vcrpy("- 1\n- 2\n", "list.yaml").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "list.yaml: (document): expected a mapping with an `interactions` list, found a list"
+    );
+    let err = parse_any("- {name: x}\n", "list.yaml").unwrap_err();
+    assert!(matches!(err, ImportError::UnknownFormat { .. }), "{err}");
+    // A later item that is not an interaction is an error naming it.
+    let err = parse_vcrpy(
+        "- request: {method: GET, uri: 'http://x/'}\n  response: {status: 200}\n- 7\n",
+        "list.yaml",
+    )
+    .unwrap_err();
+    assert_eq!(err.interaction(), Some(1));
+    assert_eq!(err.line(), Some(3));
+    assert!(
+        err.to_string()
+            .starts_with("list.yaml:3: [1]: expected a mapping"),
+        "{err}"
+    );
+}

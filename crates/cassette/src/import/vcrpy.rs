@@ -139,9 +139,10 @@ pub(crate) fn from_document(
     source: &str,
 ) -> Result<Vec<RecordedInteraction>> {
     let doc = apply_corrections(text, doc);
+    let legacy = is_legacy_list(&doc);
     let (site, items, legacy) = match doc {
         // VCR.py before 1.0 wrote the list of interactions alone.
-        Value::Sequence(items) => (Site::document(source, ""), items, true),
+        Value::Sequence(items) if legacy => (Site::document(source, ""), items, true),
         Value::Mapping(mut top) => {
             let site = Site::document(source, "interactions");
             match top.remove("interactions") {
