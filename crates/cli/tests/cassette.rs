@@ -389,3 +389,68 @@ fn show_finds_a_prompt_in_every_real_interaction() {
         }
     }
 }
+
+// --- vcr.py dialects ---
+
+/// A cassette of VCR.py's first httpx recorder (`status_code`, `content`),
+/// holding a streamed chat completion whose headers still say gzip.
+const HTTPX_SSE: &str = "crates/cassette/tests/data/vcrpy_httpx_sse.yaml";
+
+#[test]
+fn httpx_dialect_reads_in_inspect_import_lint_and_show() {
+    let source = repo(HTTPX_SSE);
+    let rows = inspect_rows(&source);
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!(row["status"], 200);
+    assert_eq!(row["provider"], "openai");
+    assert_eq!(row["api"], "chat_completions");
+    assert_eq!(row["stream"], true);
+    assert_eq!(row["model"], "gpt-4o-mini");
+    assert_eq!(row["text"], "Hello there");
+    assert_eq!(row["finish_reason"], "stop");
+    assert_eq!(
+        row["usage"],
+        serde_json::json!({"input_tokens": 9, "output_tokens": 2})
+    );
+
+    let dir = temp("httpx");
+    let (code, stdout, stderr) = run(llmvcr()
+        .args(["cassette", "import"])
+        .arg(&source)
+        .arg("--out")
+        .arg(&dir));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("(1 interactions)"), "{stdout}");
+    let imported = dir.join("vcrpy_httpx_sse.yaml");
+    let written = std::fs::read_to_string(&imported).unwrap();
+    assert!(written.starts_with("llmvcr: 1\n"), "{written}");
+    assert!(written.contains("format: sse"), "{written}");
+    assert!(written.contains("text: '[DONE]'"), "{written}");
+    assert!(written.contains("content: Hello"), "{written}");
+    // The body was stored decoded: the copy does not claim gzip.
+    assert!(!written.contains("content-encoding"), "{written}");
+    assert_eq!(inspect_rows(&imported), rows);
+
+    let (code, stdout, stderr) = run(llmvcr().args(["cassette", "lint"]).arg(&source));
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("no findings"), "{stdout}");
+
+    let (code, stdout, stderr) = run(llmvcr().args(["cassette", "show"]).arg(&source));
+    assert_eq!(code, Some(0), "{stderr}");
+    for expected in [
+        ": 1 interaction",
+        "#0 POST https://api.openai.com/v1/chat/completions",
+        "200  openai  chat_completions  gpt-4o-mini  stream: 6 frames",
+        "prompt: Say hello",
+        "answer: Hello there",
+        "tokens: 9 in, 2 out",
+        "finish: stop",
+    ] {
+        assert!(stdout.contains(expected), "{expected} not in\n{stdout}");
+    }
+    let (_, imported_show, _) = run(llmvcr().args(["cassette", "show"]).arg(&imported));
+    let body = |s: &str| s.lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(body(&imported_show), body(&stdout));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

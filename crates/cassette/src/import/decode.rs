@@ -36,23 +36,104 @@ pub(crate) fn decode_base64(text: &str) -> Result<Vec<u8>, base64::DecodeError> 
 /// Turns a stored body into a [`Body`], removing the content coding of a byte
 /// body.
 ///
-/// Only byte bodies are decompressed: text in a cassette has already been
-/// decoded by the recorder, whatever the headers say. A byte body is
-/// decompressed when `Content-Encoding` is exactly `gzip` (or `x-gzip`) or
-/// `deflate`, and failure is an error. With no `Content-Encoding` (or
-/// `identity`), a body starting with the gzip magic bytes is gunzipped if
-/// that succeeds and kept as it is otherwise. Other codings (`br`, `zstd`,
-/// stacked codings) are kept as recorded, with `None` as the coding.
+/// The `Content-Encoding` header is read as one coding: exactly `gzip` (or
+/// `x-gzip`) or `deflate`, ignoring case and `identity`. Recorders often keep
+/// that header while storing the body they already decoded (VCR.py's httpx
+/// and aiohttp stubs always do, and its urllib3 2 stubs sometimes do), so the
+/// body decides:
+///
+/// - Text and JSON bodies are never compressed (gzip and zlib output is not
+///   UTF-8 text). With a declared coding they are kept as they are and the
+///   coding is reported as removed, so that
+///   [`decoded_headers`](crate::model::RecordedResponse::decoded_headers)
+///   drops the header and nothing claims the body is compressed.
+/// - Declared gzip: bytes starting with the gzip magic bytes are gunzipped,
+///   and failure is an error; other bytes are already decoded and kept.
+/// - Declared deflate: bytes with a zlib header are inflated, and failure is
+///   an error; UTF-8 text is already decoded and kept; other bytes are
+///   inflated as raw deflate if that succeeds and kept otherwise.
+/// - No declared coding: bytes starting with the gzip magic bytes are
+///   gunzipped if that succeeds and kept as they are otherwise.
+/// - Other codings (`br`, `zstd`, stacked codings) are kept as recorded,
+///   with `None` as the coding.
+///
+/// Empty bodies are `Body::Empty` with `None` as the coding.
 pub(crate) fn finish_body(
     raw: RawBody,
     headers: &Headers,
 ) -> Result<(Body, Option<ContentCoding>), (ContentCoding, std::io::Error)> {
+    let (declared, sniff) = match declared_coding(headers) {
+        Declared::Nothing => (None, true),
+        Declared::One(coding) => (Some(coding), false),
+        Declared::Other => (None, false),
+    };
     let bytes = match raw {
         RawBody::Empty => return Ok((Body::Empty, None)),
-        RawBody::Text(text) => return Ok((Body::from_text(text), None)),
-        RawBody::Json(value) => return Ok((Body::Json(value), None)),
+        RawBody::Text(text) => {
+            let body = Body::from_text(text);
+            let coding = declared.filter(|_| body != Body::Empty);
+            return Ok((body, coding));
+        }
+        RawBody::Json(value) => return Ok((Body::Json(value), declared)),
+        RawBody::Bytes(bytes) if bytes.is_empty() => return Ok((Body::Empty, None)),
         RawBody::Bytes(bytes) => bytes,
     };
+    match declared {
+        None => {
+            if sniff
+                && bytes.starts_with(&GZIP_MAGIC)
+                && let Ok(decoded) = gunzip(&bytes)
+            {
+                return Ok((Body::from_bytes(decoded), Some(ContentCoding::Gzip)));
+            }
+            Ok((Body::from_bytes(bytes), None))
+        }
+        Some(ContentCoding::Gzip) if bytes.starts_with(&GZIP_MAGIC) => match gunzip(&bytes) {
+            Ok(decoded) => Ok((Body::from_bytes(decoded), Some(ContentCoding::Gzip))),
+            Err(err) => Err((ContentCoding::Gzip, err)),
+        },
+        Some(ContentCoding::Deflate) => {
+            let zlib = has_zlib_header(&bytes);
+            let zlib_result = if zlib {
+                Some(read_limited(flate2::read::ZlibDecoder::new(
+                    bytes.as_slice(),
+                )))
+            } else {
+                None
+            };
+            match zlib_result {
+                Some(Ok(decoded)) => Ok((Body::from_bytes(decoded), Some(ContentCoding::Deflate))),
+                zlib_result => match inflate_raw_exact(&bytes) {
+                    Some(decoded) => Ok((Body::from_bytes(decoded), Some(ContentCoding::Deflate))),
+                    None => match zlib_result {
+                        Some(Err(err)) if std::str::from_utf8(&bytes).is_err() => {
+                            Err((ContentCoding::Deflate, err))
+                        }
+                        _ => Ok((Body::from_bytes(bytes), Some(ContentCoding::Deflate))),
+                    },
+                },
+            }
+        }
+        // Declared gzip, but the bytes are not gzip: already decoded.
+        Some(coding) => Ok((Body::from_bytes(bytes), Some(coding))),
+    }
+}
+
+/// The first two bytes of every gzip member.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// What `Content-Encoding` declares.
+enum Declared {
+    /// No coding, or only `identity`.
+    Nothing,
+    /// One coding that this module removes.
+    One(ContentCoding),
+    /// Another coding, or several.
+    Other,
+}
+
+/// The content coding that `Content-Encoding` declares.
+fn declared_coding(headers: &Headers) -> Declared {
     let codings: Vec<String> = headers
         .get_all("content-encoding")
         .iter()
@@ -61,23 +142,22 @@ pub(crate) fn finish_body(
         .filter(|coding| !coding.is_empty() && coding != "identity")
         .collect();
     match codings.as_slice() {
-        [] => {
-            if bytes.starts_with(&[0x1f, 0x8b])
-                && let Ok(decoded) = gunzip(&bytes)
-            {
-                return Ok((Body::from_bytes(decoded), Some(ContentCoding::Gzip)));
-            }
-            Ok((Body::from_bytes(bytes), None))
+        [] => Declared::Nothing,
+        [coding] if coding == "gzip" || coding == "x-gzip" => Declared::One(ContentCoding::Gzip),
+        [coding] if coding == "deflate" => Declared::One(ContentCoding::Deflate),
+        _ => Declared::Other,
+    }
+}
+
+/// Whether the bytes start with a zlib header (RFC 1950): the deflate method
+/// with a window of at most 32 KiB, and a check value that is a multiple of
+/// 31.
+fn has_zlib_header(bytes: &[u8]) -> bool {
+    match bytes {
+        [cmf, flg, ..] => {
+            cmf & 0x0f == 8 && cmf >> 4 <= 7 && (u16::from(*cmf) * 256 + u16::from(*flg)) % 31 == 0
         }
-        [coding] if coding == "gzip" || coding == "x-gzip" => match gunzip(&bytes) {
-            Ok(decoded) => Ok((Body::from_bytes(decoded), Some(ContentCoding::Gzip))),
-            Err(err) => Err((ContentCoding::Gzip, err)),
-        },
-        [coding] if coding == "deflate" => match inflate(&bytes) {
-            Ok(decoded) => Ok((Body::from_bytes(decoded), Some(ContentCoding::Deflate))),
-            Err(err) => Err((ContentCoding::Deflate, err)),
-        },
-        _ => Ok((Body::from_bytes(bytes), None)),
+        _ => false,
     }
 }
 
@@ -86,15 +166,13 @@ fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     read_limited(flate2::read::MultiGzDecoder::new(bytes))
 }
 
-/// Decompresses `deflate`: a zlib stream, or failing that a raw deflate
-/// stream.
-fn inflate(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
-    match read_limited(flate2::read::ZlibDecoder::new(bytes)) {
-        Ok(decoded) => Ok(decoded),
-        Err(zlib_err) => {
-            read_limited(flate2::read::DeflateDecoder::new(bytes)).map_err(|_| zlib_err)
-        }
-    }
+/// Inflates a raw deflate stream (RFC 1951) that uses every byte, or `None`.
+/// Requiring the whole input keeps text that merely starts like a deflate
+/// block from being read as one.
+fn inflate_raw_exact(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut decoder = flate2::bufread::DeflateDecoder::new(bytes);
+    let decoded = read_limited(&mut decoder).ok()?;
+    (decoder.total_in() == bytes.len() as u64).then_some(decoded)
 }
 
 fn read_limited(reader: impl Read) -> std::io::Result<Vec<u8>> {
@@ -155,9 +233,55 @@ mod tests {
     }
 
     #[test]
-    fn declared_gzip_that_is_not_gzip_is_an_error() {
-        let err = finish_body(RawBody::Bytes(b"plain".to_vec()), &headers("gzip")).unwrap_err();
+    fn declared_gzip_that_is_not_gzip_is_already_decoded() {
+        // httpx and aiohttp recorders keep the header and store decoded bytes.
+        let (body, coding) =
+            finish_body(RawBody::Bytes(b"plain".to_vec()), &headers("gzip")).unwrap();
+        assert_eq!(body, Body::Text("plain".to_owned()));
+        assert_eq!(coding, Some(ContentCoding::Gzip));
+        let png = vec![0x89, b'P', b'N', b'G'];
+        let (body, coding) = finish_body(RawBody::Bytes(png.clone()), &headers("gzip")).unwrap();
+        assert_eq!(body, Body::Bytes(png));
+        assert_eq!(coding, Some(ContentCoding::Gzip));
+        // Text and JSON cannot be gzip: kept, and the header no longer applies.
+        let (body, coding) =
+            finish_body(RawBody::Text("data: x\n\n".to_owned()), &headers("gzip")).unwrap();
+        assert_eq!(body, Body::Text("data: x\n\n".to_owned()));
+        assert_eq!(coding, Some(ContentCoding::Gzip));
+        let (_, coding) =
+            finish_body(RawBody::Json(serde_json::json!({})), &headers("deflate")).unwrap();
+        assert_eq!(coding, Some(ContentCoding::Deflate));
+        let (body, coding) = finish_body(RawBody::Text(String::new()), &headers("gzip")).unwrap();
+        assert_eq!((body, coding), (Body::Empty, None));
+    }
+
+    #[test]
+    fn corrupt_gzip_is_an_error() {
+        let mut packed = gzip(b"some text that is long enough");
+        let len = packed.len();
+        packed.truncate(len - 12);
+        let err = finish_body(RawBody::Bytes(packed), &headers("gzip")).unwrap_err();
         assert_eq!(err.0, ContentCoding::Gzip);
+    }
+
+    #[test]
+    fn declared_deflate_that_is_plain_text_is_already_decoded() {
+        // "x " looks like a zlib header; the text is kept.
+        for text in ["x = 1", "{\"a\": 1}", "hello"] {
+            let (body, coding) = finish_body(
+                RawBody::Bytes(text.as_bytes().to_vec()),
+                &headers("deflate"),
+            )
+            .unwrap();
+            assert_eq!(body, Body::Text(text.to_owned()));
+            assert_eq!(coding, Some(ContentCoding::Deflate));
+        }
+        let err = finish_body(
+            RawBody::Bytes(vec![0x78, 0x9c, 0xff, 0xfe]),
+            &headers("deflate"),
+        )
+        .unwrap_err();
+        assert_eq!(err.0, ContentCoding::Deflate);
     }
 
     #[test]
@@ -202,6 +326,9 @@ mod tests {
         let (body, coding) =
             finish_body(RawBody::Text("already text".to_owned()), &headers("gzip")).unwrap();
         assert_eq!(body, Body::Text("already text".to_owned()));
+        assert_eq!(coding, Some(ContentCoding::Gzip));
+        let (_, coding) =
+            finish_body(RawBody::Text("already text".to_owned()), &Headers::new()).unwrap();
         assert_eq!(coding, None);
     }
 

@@ -3,8 +3,10 @@
 //! Two formats are read, both into [`RecordedInteraction`]s:
 //!
 //! - **VCR.py YAML** ([`parse_vcrpy`], [`read_vcrpy`]): a mapping with an
-//!   `interactions` list, in the `string`, `binary`, `parsed_body` and
-//!   `typed_body` dialects (described below).
+//!   `interactions` list (or, before VCR.py 1.0, the list alone), in the
+//!   `string`, `binary`, `parsed_body` and `typed_body` dialects and in the
+//!   forms of each of VCR.py's recorders (requests/urllib3, httpx's
+//!   `status_code`/`content`, aiohttp, tornado).
 //! - **vcr-cassette JSON** ([`parse_vcr_json`]): Ruby VCR's JSON serialisation,
 //!   also written by the Rust `rvcr` crate: an object with `http_interactions`.
 //!
@@ -14,6 +16,14 @@
 //! YAML mappings holding JSON) and the HTTP content coding (gzip, deflate) of
 //! byte bodies, so bodies come out as the application saw them. Headers stay
 //! as recorded; see [`crate::recorded::RecordedResponse::decoded_headers`].
+//!
+//! Many recorders keep `Content-Encoding: gzip` (or `deflate`) while storing
+//! the body they already decoded. A body that is not in the declared coding
+//! (text or JSON, bytes without the gzip magic bytes, or for deflate bytes
+//! that do not inflate) is kept as stored and the coding is reported as
+//! removed in `body_decoded_from`, so that `decoded_headers` drops the header
+//! and a replay does not claim a compression the body does not have. Bytes
+//! that start like the declared coding and do not decode are an error.
 //!
 //! Errors are [`ImportError`]s that name the file and, where they can, the
 //! interaction, the field and the line. No input makes a reader panic.
@@ -241,8 +251,9 @@ pub fn read_any(path: &Path) -> Result<Vec<RecordedInteraction>> {
 ///
 /// A JSON object with `http_interactions` is read as vcr-cassette JSON. Any
 /// other text is parsed as YAML (which includes JSON, so VCR.py cassettes
-/// saved with its JSON serialiser work too); a mapping with `interactions` is
-/// read as VCR.py.
+/// saved with its JSON serialiser work too); a mapping with `interactions`,
+/// or a list of mappings with a `request` (VCR.py before 1.0), is read as
+/// VCR.py.
 ///
 /// # Errors
 ///
@@ -284,6 +295,9 @@ pub fn parse_any(text: &str, source: &str) -> Result<Vec<RecordedInteraction>> {
             } else {
                 format!("a mapping with keys {}", keys.join(", "))
             }
+        }
+        legacy if vcrpy::is_legacy_list(legacy) => {
+            return vcrpy::from_document(text, doc, source);
         }
         other => vcrpy::describe(other),
     };

@@ -16,10 +16,42 @@
 //! - `typed_body`: `body: {type: json|text|binary|none, content: ...}`, the
 //!   status is a bare integer, and each interaction has `recorded_at`.
 //!
-//! The reader is lenient where recorders differ: `body: {string: ...}` in
-//! requests, a request body stored as a YAML mapping (read as JSON), a header
-//! value stored as one string instead of a list, header names in any case,
-//! `status` as `{code, message}` or as an integer, and `url` for `uri`.
+//! # What VCR.py's own recorders wrote
+//!
+//! Each of VCR.py's stubs built the response dict its own way, and the
+//! serialiser wrote whatever it was given (PyYAML's full dumper spells bytes
+//! as `!!binary` and Python objects with `!!python/...` tags):
+//!
+//! - http.client, requests, urllib3, httplib2, boto: `status: {code,
+//!   message}`, headers as `name: [values]`, `body: {string: ...}` holding
+//!   text or `!!binary` bytes (gzip unless decoding was asked for).
+//! - httpx, first recorder: `status_code: 200`, `http_version`, headers as
+//!   `name: value` (later `name: [values]`), and `content` holding the text
+//!   httpx had already decoded while the headers still say
+//!   `Content-Encoding: gzip`. Streamed responses are stored the same way,
+//!   their SSE text in `content`.
+//! - aiohttp: `status: {code, message}`, `url` (a string, or a pickled
+//!   `yarl.URL`), headers as `name: value` or `name: [values]` with names
+//!   sometimes pickled as `multidict` `istr` objects, `body: {string}` of the
+//!   decoded body (the gzip header kept), and `body: {}` when there was none.
+//! - tornado: headers as a list of `[name, [values]]` pairs (Python tuples).
+//! - requests: a file-like request body pickled as `_io.BytesIO` and an
+//!   iterator body as `builtins.iter`.
+//! - Before VCR.py 1.0: no `interactions` key, the file is the list; a request
+//!   is a pickled `vcr.request.Request` with `protocol`, `host`, `port` and
+//!   `path`, its headers a pickled `frozenset` of pairs; response headers are
+//!   raw `"name: value\r\n"` lines; Python 2 strings carry
+//!   `!!python/unicode` or `!!python/str`.
+//!
+//! So the reader takes: `status` as `{code, message}` or an integer, or
+//! `status_code`; the body from `parsed_body`, `body` (a string, `!!binary`,
+//! null, `{string}`, a typed body, a structure read as JSON, a pickled
+//! stream) or, in a response, `content`; headers as a mapping of names to a
+//! value, a list or null, or as a list of pairs or header lines; `uri`, `url`
+//! or the URI's parts; methods in any case (they are upper-cased). A declared
+//! `Content-Encoding` that the stored body does not have is reported as
+//! removed, so the decoded headers no longer claim it (see the
+//! [module documentation](crate::import)).
 //!
 //! # Where yaml_serde and PyYAML differ
 //!
@@ -29,10 +61,11 @@
 //! corrections; every value still comes from the first parse, and where the
 //! two trees differ in shape the first one is kept as it is.
 //!
-//! - yaml_serde resolves the standard `!!binary` tag to a plain string, so a
-//!   base64 body would look like text. The copy spells it as the local tag
-//!   `!binary`, which yaml_serde keeps. (A local `!binary` tag, Ruby's
-//!   spelling, is read as base64 too.)
+//! - yaml_serde drops every standard `!!` tag: `!!binary` becomes a plain
+//!   string, so a base64 body would look like text, and a `!!python/...`
+//!   object would look like its pickled state. The copy spells these tags as
+//!   the local tags `!binary` and `!python/...`, which yaml_serde keeps. (A
+//!   local `!binary` tag, Ruby's spelling, is read as base64 too.)
 //! - YAML 1.2 reads some plain scalars as numbers that YAML 1.1 reads as
 //!   strings, so PyYAML writes such strings without quotes: an exponent with
 //!   no dot or no sign (`1e3`, `2.5e10`), a signed float with no leading digit
@@ -52,6 +85,10 @@ use crate::recorded::{Headers, RecordedInteraction, RecordedRequest, RecordedRes
 /// The tag that marks base64 strings after re-tagging.
 const BINARY_TAG: &str = "binary";
 
+/// The start of the tags that PyYAML's full dumper writes for Python objects
+/// (`!!python/tuple`, `!!python/object/new:_io.BytesIO`, ...).
+const PYTHON_TAG_PREFIX: &str = "python/";
+
 /// Parses the text of a VCR.py cassette.
 ///
 /// `source` names the input in errors (usually its path). Methods are
@@ -68,7 +105,10 @@ const BINARY_TAG: &str = "binary";
 /// - [`ImportError::Base64`] and [`ImportError::Decompress`] when a body does
 ///   not decode.
 ///
-/// Errors inside an interaction carry its index and the line where it starts.
+/// A cassette from before VCR.py 1.0 (the list of interactions alone) is read
+/// too; its errors name an interaction as `[3]` rather than
+/// `interactions[3]`. Errors inside an interaction carry its index and the
+/// line where it starts.
 pub fn parse_vcrpy(text: &str, source: &str) -> Result<Vec<RecordedInteraction>> {
     let doc = parse_yaml(text, source)?;
     from_document(text, doc, source)
@@ -98,13 +138,28 @@ pub(crate) fn from_document(
     doc: Value,
     source: &str,
 ) -> Result<Vec<RecordedInteraction>> {
-    let site = Site::document(source, "interactions");
     let doc = apply_corrections(text, doc);
-    let top = match doc {
-        Value::Mapping(map) => map,
-        Value::Null => return Err(site.missing("interactions")),
+    let legacy = is_legacy_list(&doc);
+    let (site, items, legacy) = match doc {
+        // VCR.py before 1.0 wrote the list of interactions alone.
+        Value::Sequence(items) if legacy => (Site::document(source, ""), items, true),
+        Value::Mapping(mut top) => {
+            let site = Site::document(source, "interactions");
+            match top.remove("interactions") {
+                None => return Err(site.missing("interactions")),
+                Some(Value::Null) => return Ok(Vec::new()),
+                Some(Value::Sequence(items)) => (site, items, false),
+                Some(other) => {
+                    return Err(site.invalid(
+                        "interactions",
+                        format!("expected a list, found {}", describe(&other)),
+                    ));
+                }
+            }
+        }
+        Value::Null => return Err(Site::document(source, "interactions").missing("interactions")),
         other => {
-            return Err(site.invalid(
+            return Err(Site::document(source, "interactions").invalid(
                 "(document)",
                 format!(
                     "expected a mapping with an `interactions` list, found {}",
@@ -113,18 +168,7 @@ pub(crate) fn from_document(
             ));
         }
     };
-    let items = match top.get("interactions") {
-        None => return Err(site.missing("interactions")),
-        Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Sequence(items)) => items,
-        Some(other) => {
-            return Err(site.invalid(
-                "interactions",
-                format!("expected a list, found {}", describe(other)),
-            ));
-        }
-    };
-    let lines = interaction_lines(text, items.len());
+    let lines = interaction_lines(text, items.len(), legacy);
     items
         .iter()
         .enumerate()
@@ -133,6 +177,18 @@ pub(crate) fn from_document(
             interaction(item, &site)
         })
         .collect()
+}
+
+/// Whether a parsed document is a VCR.py cassette from before version 1.0: a
+/// list of mappings with a `request`.
+pub(crate) fn is_legacy_list(doc: &Value) -> bool {
+    match doc {
+        Value::Sequence(items) => matches!(
+            items.first().map(untag),
+            Some(Value::Mapping(map)) if map.contains_key("request")
+        ),
+        _ => false,
+    }
 }
 
 fn interaction(item: &Value, site: &Site<'_>) -> Result<RecordedInteraction> {
@@ -165,11 +221,11 @@ fn interaction(item: &Value, site: &Site<'_>) -> Result<RecordedInteraction> {
 
 fn read_request(map: &yaml_serde::Mapping, site: &Site<'_>) -> Result<RecordedRequest> {
     let method = required_string(map.get("method"), "request.method", site)?;
+    let method = method.trim();
     if method.is_empty() {
         return Err(site.invalid("request.method", "the method is empty"));
     }
-    let uri_value = map.get("uri").or_else(|| map.get("url"));
-    let uri = required_string(uri_value, "request.uri", site)?;
+    let uri = request_uri(map, site)?;
     let headers = read_headers(map.get("headers"), "request.headers", site)?;
     let raw = read_body(map, "request", site)?;
     let (body, body_decoded_from) = finish_body(raw, &headers)
@@ -183,12 +239,56 @@ fn read_request(map: &yaml_serde::Mapping, site: &Site<'_>) -> Result<RecordedRe
     })
 }
 
+/// The request URI: `uri`, or `url`, or (before VCR.py 1.0) built from
+/// `protocol`, `host`, `port` and `path`.
+fn request_uri(map: &yaml_serde::Mapping, site: &Site<'_>) -> Result<String> {
+    if let Some(value) = map.get("uri").or_else(|| map.get("url")) {
+        return required_string(Some(value), "request.uri", site);
+    }
+    let Some(host) = map.get("host") else {
+        return Err(site.missing("request.uri"));
+    };
+    let host = required_string(Some(host), "request.host", site)?;
+    let scheme = match map.get("protocol").map(untag) {
+        None | Some(Value::Null) => "http".to_owned(),
+        Some(value) => required_string(Some(value), "request.protocol", site)?,
+    };
+    let port = match map.get("port").map(untag) {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(scalar_string(value).ok_or_else(|| {
+            site.invalid(
+                "request.port",
+                format!("expected a port number, found {}", describe(value)),
+            )
+        })?),
+    };
+    let path = match map.get("path").map(untag) {
+        None | Some(Value::Null) => "/".to_owned(),
+        Some(value) => required_string(Some(value), "request.path", site)?,
+    };
+    let default_port = match scheme.to_ascii_lowercase().as_str() {
+        "https" => "443",
+        _ => "80",
+    };
+    let port = match port {
+        Some(port) if port != default_port => format!(":{port}"),
+        _ => String::new(),
+    };
+    let slash = if path.starts_with('/') { "" } else { "/" };
+    Ok(format!("{scheme}://{host}{port}{slash}{path}"))
+}
+
 fn read_response(map: &yaml_serde::Mapping, site: &Site<'_>) -> Result<RecordedResponse> {
-    let (status, reason) = read_status(map.get("status"), site)?;
+    let (status, reason) = read_status(map, site)?;
     let headers = read_headers(map.get("headers"), "response.headers", site)?;
     let raw = read_body(map, "response", site)?;
+    let body_field = if map.contains_key("body") || !map.contains_key("content") {
+        "response.body"
+    } else {
+        "response.content"
+    };
     let (body, body_decoded_from) = finish_body(raw, &headers)
-        .map_err(|(coding, err)| site.decompress("response.body", coding, err))?;
+        .map_err(|(coding, err)| site.decompress(body_field, coding, err))?;
     Ok(RecordedResponse {
         status,
         reason,
@@ -198,36 +298,60 @@ fn read_response(map: &yaml_serde::Mapping, site: &Site<'_>) -> Result<RecordedR
     })
 }
 
-fn read_status(value: Option<&Value>, site: &Site<'_>) -> Result<(u16, Option<String>)> {
-    match value.map(untag) {
-        None | Some(Value::Null) => Err(site.missing("response.status")),
-        Some(Value::Mapping(map)) => {
-            let code = match map.get("code").map(untag) {
-                None | Some(Value::Null) => return Err(site.missing("response.status.code")),
-                Some(code) => status_code(code, "response.status.code", site)?,
+/// The status and reason: `status: {code, message}`, `status: 200`, or the
+/// `status_code: 200` of VCR.py's first httpx recorder.
+fn read_status(map: &yaml_serde::Mapping, site: &Site<'_>) -> Result<(u16, Option<String>)> {
+    let (value, field) = match (map.get("status"), map.get("status_code")) {
+        (Some(value), _) if !matches!(untag(value), Value::Null) => (value, "response.status"),
+        (_, Some(value)) if !matches!(untag(value), Value::Null) => (value, "response.status_code"),
+        _ => return Err(site.missing("response.status")),
+    };
+    let value = pickled_status(value);
+    match untag(value) {
+        Value::Mapping(status) => {
+            let code = match status.get("code").map(pickled_status).map(untag) {
+                None | Some(Value::Null) => {
+                    return Err(site.missing(&format!("{field}.code")));
+                }
+                Some(code) => status_code(code, &format!("{field}.code"), site)?.0,
             };
-            let reason = match map.get("message").map(untag) {
+            let reason = match status.get("message").map(untag) {
                 None | Some(Value::Null) => None,
                 Some(message) => Some(scalar_string(message).ok_or_else(|| {
                     site.invalid(
-                        "response.status.message",
+                        &format!("{field}.message"),
                         format!("expected a reason phrase, found {}", describe(message)),
                     )
                 })?),
             };
             Ok((code, reason))
         }
-        Some(code) => Ok((status_code(code, "response.status", site)?, None)),
+        code => status_code(code, field, site),
     }
 }
 
-fn status_code(value: &Value, field: &str, site: &Site<'_>) -> Result<u16> {
+/// The number of an `http.HTTPStatus` member, which PyYAML pickles as
+/// `!!python/object/apply:http.HTTPStatus [200]`; any other value as it is.
+fn pickled_status(value: &Value) -> &Value {
+    match value {
+        Value::Tagged(tagged) if tag_name(tagged).ends_with("HTTPStatus") => {
+            match untag(&tagged.value) {
+                Value::Sequence(items) if items.len() == 1 => &items[0],
+                _ => value,
+            }
+        }
+        _ => value,
+    }
+}
+
+/// An HTTP status: an integer.
+fn status_code(value: &Value, field: &str, site: &Site<'_>) -> Result<(u16, Option<String>)> {
     let code = match value {
         Value::Number(n) => n.as_u64(),
         _ => None,
     };
     match code.and_then(|c| u16::try_from(c).ok()) {
-        Some(code) if (100..=999).contains(&code) => Ok(code),
+        Some(code) if (100..=999).contains(&code) => Ok((code, None)),
         _ => Err(site.invalid(
             field,
             format!(
@@ -238,10 +362,27 @@ fn status_code(value: &Value, field: &str, site: &Site<'_>) -> Result<u16> {
     }
 }
 
+/// Reads headers in every shape VCR.py's recorders wrote:
+///
+/// - a mapping of names to lists of values (the usual form), to one value
+///   (httpx and aiohttp recorders), or to null;
+/// - a list of `[name, value]` or `[name, [values]]` pairs (tornado, Python
+///   tuples), possibly nested in one more list (a pickled `frozenset`);
+/// - a list of raw header lines, `"name: value\r\n"` (before VCR.py 1.0);
+/// - names written as one-element lists (aiohttp's case-insensitive `istr`).
 fn read_headers(value: Option<&Value>, field: &str, site: &Site<'_>) -> Result<Headers> {
-    let map = match value.map(untag) {
-        None | Some(Value::Null) => return Ok(Headers::new()),
-        Some(Value::Mapping(map)) => map,
+    let mut headers = Headers::new();
+    match value.map(untag) {
+        None | Some(Value::Null) => {}
+        Some(Value::Mapping(map)) => header_mapping(map, field, site, &mut headers)?,
+        Some(Value::Sequence(items)) => {
+            if !header_list(items, &mut headers, 0) {
+                return Err(site.invalid(
+                    field,
+                    "expected a mapping of header names to values, found a list",
+                ));
+            }
+        }
         Some(other) => {
             return Err(site.invalid(
                 field,
@@ -251,47 +392,177 @@ fn read_headers(value: Option<&Value>, field: &str, site: &Site<'_>) -> Result<H
                 ),
             ));
         }
-    };
-    let mut headers = Headers::new();
+    }
+    Ok(headers)
+}
+
+fn header_mapping(
+    map: &yaml_serde::Mapping,
+    field: &str,
+    site: &Site<'_>,
+    out: &mut Headers,
+) -> Result<()> {
     for (name, values) in map {
-        let name = scalar_string(untag(name)).ok_or_else(|| {
+        let name = header_name(name).ok_or_else(|| {
             site.invalid(
                 field,
                 format!("expected a header name, found {}", describe(name)),
             )
         })?;
-        let bad_value = |value: &Value| {
-            site.invalid(
-                &format!("{field}.{name}"),
-                format!("expected a header value, found {}", describe(value)),
-            )
-        };
-        let values = match untag(values) {
-            Value::Null => Vec::new(),
+        let values = header_values(values, &format!("{field}.{name}"), site)?;
+        out.push(name, values);
+    }
+    Ok(())
+}
+
+/// Reads a list of headers into `out`; `false` when an item is none of the
+/// list forms.
+fn header_list(items: &[Value], out: &mut Headers, depth: usize) -> bool {
+    for item in items {
+        match untag(item) {
+            Value::Null => {}
+            Value::String(line) => {
+                let line = line.trim_end_matches(['\r', '\n']);
+                let Some((name, value)) = line.split_once(':') else {
+                    return false;
+                };
+                let name = name.trim();
+                if name.is_empty() {
+                    return false;
+                }
+                out.push(name, vec![value.trim().to_owned()]);
+            }
+            Value::Sequence(parts) if is_header_pair(parts) => {
+                let (Some(name), Some(values)) = (header_name(&parts[0]), scalars(&parts[1]))
+                else {
+                    return false;
+                };
+                out.push(name, values);
+            }
+            Value::Sequence(inner) if depth < 2 => {
+                if !header_list(inner, out, depth + 1) {
+                    return false;
+                }
+            }
+            Value::Mapping(map) => {
+                for (name, values) in map {
+                    let (Some(name), Some(values)) = (header_name(name), scalars(values)) else {
+                        return false;
+                    };
+                    out.push(name, values);
+                }
+            }
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Header values as text: a scalar, null, or a list of scalars (null items
+/// are empty values). `None` for anything else.
+fn scalars(value: &Value) -> Option<Vec<String>> {
+    match untag(value) {
+        Value::Null => Some(Vec::new()),
+        Value::Sequence(items) => items
+            .iter()
+            .map(|item| match untag(item) {
+                Value::Null => Some(String::new()),
+                _ => header_text(item),
+            })
+            .collect(),
+        _ => header_text(value).map(|value| vec![value]),
+    }
+}
+
+/// The text of a header name or value: a scalar, or `!!binary` bytes (a
+/// header the client was given as bytes), read as UTF-8 with invalid
+/// sequences replaced.
+fn header_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Tagged(tagged) if is_binary(tagged) => match untag(&tagged.value) {
+            Value::String(encoded) => decode_base64(encoded)
+                .ok()
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
+            _ => None,
+        },
+        other => scalar_string(other),
+    }
+}
+
+/// Whether a list is one `[name, value]` header: a scalar name and a scalar,
+/// null or list of scalars as the value.
+fn is_header_pair(parts: &[Value]) -> bool {
+    let [name, value] = parts else {
+        return false;
+    };
+    let scalar = |value: &Value| {
+        matches!(
+            untag(value),
+            Value::String(_) | Value::Number(_) | Value::Bool(_) | Value::Null
+        )
+    };
+    matches!(untag(name), Value::String(_))
+        && match untag(value) {
+            Value::Sequence(items) => items.iter().all(scalar),
+            other => scalar(other),
+        }
+}
+
+/// A header name: a scalar, or a one-element list holding one (how PyYAML
+/// writes aiohttp's `istr` names).
+fn header_name(value: &Value) -> Option<String> {
+    match untag(value) {
+        Value::Sequence(items) if items.len() == 1 => header_text(&items[0]),
+        _ => header_text(value),
+    }
+}
+
+fn header_values(value: &Value, field: &str, site: &Site<'_>) -> Result<Vec<String>> {
+    scalars(value).ok_or_else(|| {
+        let found = match untag(value) {
             Value::Sequence(items) => items
                 .iter()
-                .map(|item| match untag(item) {
-                    Value::Null => Ok(String::new()),
-                    other => scalar_string(other).ok_or_else(|| bad_value(item)),
-                })
-                .collect::<Result<Vec<_>>>()?,
-            other => vec![scalar_string(other).ok_or_else(|| bad_value(other))?],
+                .map(untag)
+                .find(|item| matches!(item, Value::Sequence(_) | Value::Mapping(_)))
+                .unwrap_or(value),
+            other => other,
         };
-        headers.push(name, values);
-    }
-    Ok(headers)
+        site.invalid(
+            field,
+            format!("expected a header value, found {}", describe(found)),
+        )
+    })
 }
 
 /// Finds the stored body of a request or response mapping. `side` is
-/// `request` or `response`.
+/// `request` or `response`. A response of VCR.py's first httpx recorder keeps
+/// its body in `content`: text, `!!binary` bytes, or base64 text flagged by
+/// `base64encoded: true`.
 fn read_body(map: &yaml_serde::Mapping, side: &str, site: &Site<'_>) -> Result<RawBody> {
     if let Some(parsed) = map.get("parsed_body") {
         return Ok(RawBody::Json(yaml_to_json(parsed)));
     }
-    match map.get("body") {
-        None => Ok(RawBody::Empty),
-        Some(value) => body_value(value, &format!("{side}.body"), site),
+    let (value, field) = match (map.get("body"), map.get("content")) {
+        (Some(value), _) => (value, format!("{side}.body")),
+        (None, Some(content)) if side == "response" => {
+            let field = format!("{side}.content");
+            // A patched httpx recorder stored bytes that are not UTF-8 as
+            // base64 text, with `base64encoded: true` beside it.
+            let flagged = ["base64encoded", "base64_encoded"]
+                .iter()
+                .any(|key| matches!(map.get(*key).map(untag), Some(Value::Bool(true))));
+            if flagged && let Value::String(_) = untag(content) {
+                return binary(content, &field, site);
+            }
+            (content, field)
+        }
+        (None, _) => return Ok(RawBody::Empty),
+    };
+    // aiohttp's recorder writes `body: {}` for a response without a body.
+    if side == "response" && matches!(untag(value), Value::Mapping(map) if map.is_empty()) {
+        return Ok(RawBody::Empty);
     }
+    body_value(value, &field, site)
 }
 
 /// Reads a body value in any of the dialects.
@@ -299,7 +570,7 @@ fn body_value(value: &Value, field: &str, site: &Site<'_>) -> Result<RawBody> {
     match value {
         Value::Null => Ok(RawBody::Empty),
         Value::Tagged(tagged) if is_binary(tagged) => binary(&tagged.value, field, site),
-        Value::Tagged(tagged) => body_value(&tagged.value, field, site),
+        Value::Tagged(tagged) => python_body(tagged, field, site),
         Value::String(text) => Ok(RawBody::Text(text.clone())),
         Value::Mapping(map) if is_vcr_body(map) => {
             if let Some(encoded) = map.get("base64_string") {
@@ -314,6 +585,75 @@ fn body_value(value: &Value, field: &str, site: &Site<'_>) -> Result<RawBody> {
         Value::Mapping(_) | Value::Sequence(_) | Value::Number(_) | Value::Bool(_) => {
             Ok(RawBody::Json(yaml_to_json(value)))
         }
+    }
+}
+
+/// A body under a Python tag that the corrected copy kept: a file-like
+/// request body that PyYAML pickled (`_io.BytesIO`, its bytes first in
+/// `state`), an iterator body (`builtins.iter`, its chunks in `args`), or a
+/// Python string tag. Another object is read as JSON in a request (its
+/// pickled state) and is an error in a response, whose body must be bytes.
+fn python_body(tagged: &TaggedValue, field: &str, site: &Site<'_>) -> Result<RawBody> {
+    let tag = tag_name(tagged);
+    let object = tag
+        .strip_prefix("python/object/new:")
+        .or_else(|| tag.strip_prefix("python/object/apply:"))
+        .or_else(|| tag.strip_prefix("python/object:"));
+    let Some(class) = object else {
+        // `!!python/str`, `!!python/unicode`, `!!python/tuple`, local tags.
+        return body_value(&tagged.value, field, site);
+    };
+    let argument = |key: &str| match untag(&tagged.value) {
+        Value::Mapping(map) => map.get(key).map(untag).and_then(|value| match value {
+            Value::Sequence(items) => items.first(),
+            _ => None,
+        }),
+        Value::Sequence(items) => items.first(),
+        _ => None,
+    };
+    match class {
+        "_io.BytesIO" | "io.BytesIO" | "_io.StringIO" | "StringIO.StringIO" => {
+            match argument("state").or_else(|| argument("args")) {
+                None => Ok(RawBody::Empty),
+                Some(content) => body_value(content, &format!("{field}.state[0]"), site),
+            }
+        }
+        "builtins.iter" | "__builtin__.iter" => {
+            let chunks = match argument("args").map(untag) {
+                None | Some(Value::Null) => return Ok(RawBody::Empty),
+                Some(Value::Sequence(chunks)) => chunks,
+                Some(other) => {
+                    return Err(site.invalid(
+                        &format!("{field}.args[0]"),
+                        format!("expected a list of body chunks, found {}", describe(other)),
+                    ));
+                }
+            };
+            let mut bytes = Vec::new();
+            for (index, chunk) in chunks.iter().enumerate() {
+                let chunk_field = format!("{field}.args[0][{index}]");
+                match body_value(chunk, &chunk_field, site)? {
+                    RawBody::Empty => {}
+                    RawBody::Text(text) => bytes.extend_from_slice(text.as_bytes()),
+                    RawBody::Bytes(chunk) => bytes.extend(chunk),
+                    RawBody::Json(_) => {
+                        return Err(site.invalid(
+                            &chunk_field,
+                            format!("expected bytes or text, found {}", describe(chunk)),
+                        ));
+                    }
+                }
+            }
+            Ok(RawBody::Bytes(bytes))
+        }
+        // Another object pickled in place of a request body (aiohttp form
+        // data, say): kept as the structure of its pickled state, which is
+        // all the file says about it. A response body must be bytes.
+        _ if field.starts_with("request.") => Ok(RawBody::Json(yaml_to_json(&tagged.value))),
+        _ => Err(site.invalid(
+            field,
+            format!("expected a body, found a Python object (!!{tag})"),
+        )),
     }
 }
 
@@ -439,6 +779,18 @@ fn untag(value: &Value) -> &Value {
 
 fn is_binary(tagged: &TaggedValue) -> bool {
     tagged.tag == BINARY_TAG
+}
+
+/// The tag's name without its leading `!`.
+fn tag_name(tagged: &TaggedValue) -> String {
+    let name = tagged.tag.to_string();
+    name.strip_prefix('!').unwrap_or(&name).to_owned()
+}
+
+/// Whether a tag is one the corrected copy spells locally: `binary`, or a
+/// `python/...` tag of PyYAML's full dumper.
+fn is_marker(tagged: &TaggedValue) -> bool {
+    is_binary(tagged) || tag_name(tagged).starts_with(PYTHON_TAG_PREFIX)
 }
 
 /// Converts YAML to JSON.
@@ -625,39 +977,50 @@ fn yaml11_float(scalar: &str) -> bool {
     }
 }
 
-/// Rewrites each `!!binary` that stands where a tag can (after whitespace, a
-/// line start or a flow indicator, and before whitespace or the end) as
-/// `!binary`. `None` when there is none.
+/// Rewrites each `!!binary` and `!!python/...` tag that stands where a tag
+/// can (after whitespace, a line start or a flow indicator, and before
+/// whitespace or the end) as the local tag `!binary` or `!python/...`.
+/// `None` when there is none.
 fn retag_binary(text: &str) -> Option<String> {
-    const TAG: &str = "!!binary";
-    if !text.contains(TAG) {
+    const BINARY: &str = "!!binary";
+    const PYTHON: &str = "!!python/";
+    if !text.contains(BINARY) && !text.contains(PYTHON) {
         return None;
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     let mut previous: Option<char> = None;
     let mut changed = false;
-    while let Some(pos) = rest.find(TAG) {
+    while let Some(pos) = rest.find("!!") {
         let before = rest[..pos].chars().next_back().or(previous);
-        let after = rest[pos + TAG.len()..].chars().next();
+        let tail = &rest[pos + 2..];
+        let name_len = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, ',' | '[' | ']' | '{' | '}'))
+            .unwrap_or(tail.len());
+        let name = &tail[..name_len];
+        let after = tail[name_len..].chars().next();
         let starts_ok = before.is_none_or(|c| c.is_whitespace() || matches!(c, '[' | '{' | ','));
         let ends_ok = after.is_none_or(char::is_whitespace);
+        let known = name == "binary" || (name.len() > 7 && name.starts_with("python/"));
         out.push_str(&rest[..pos]);
-        if starts_ok && ends_ok {
-            out.push_str("!binary");
+        if starts_ok && ends_ok && known {
+            out.push('!');
             changed = true;
         } else {
-            out.push_str(TAG);
+            out.push_str("!!");
         }
-        previous = Some('y');
-        rest = &rest[pos + TAG.len()..];
+        out.push_str(name);
+        previous = name.chars().next_back().or(Some('!'));
+        rest = &tail[name_len..];
     }
     out.push_str(rest);
     changed.then_some(out)
 }
 
 /// Walks the original and rewritten trees together: wraps in a `!binary` tag
-/// each original string whose counterpart is tagged, and takes the string
+/// each original string (value or mapping key) whose counterpart is tagged,
+/// wraps in its `!python/...` tag each value whose counterpart has one (keys
+/// keep their text: Python 2 wrote `!!python/unicode` keys), and takes the string
 /// where the original has a number and the copy a (quoted) string. Where the
 /// trees' shapes differ, the original is kept as it is.
 fn merge_marks(original: Value, marked: &Value) -> Value {
@@ -669,6 +1032,14 @@ fn merge_marks(original: Value, marked: &Value) -> Value {
             Value::Tagged(Box::new(TaggedValue {
                 tag: Tag::new(BINARY_TAG),
                 value: Value::String(text),
+            }))
+        }
+        (original, Value::Tagged(tagged))
+            if !is_binary(tagged) && is_marker(tagged) && !matches!(original, Value::Tagged(_)) =>
+        {
+            Value::Tagged(Box::new(TaggedValue {
+                tag: tagged.tag.clone(),
+                value: merge_marks(original, &tagged.value),
             }))
         }
         (Value::Sequence(items), Value::Sequence(marked_items))
@@ -685,8 +1056,21 @@ fn merge_marks(original: Value, marked: &Value) -> Value {
         (Value::Mapping(map), Value::Mapping(marked_map)) if map.len() == marked_map.len() => {
             Value::Mapping(
                 map.into_iter()
-                    .zip(marked_map.values())
-                    .map(|((key, value), marked_value)| (key, merge_marks(value, marked_value)))
+                    .zip(marked_map.iter())
+                    .map(|((key, value), (marked_key, marked_value))| {
+                        // Keys keep their text; only a `!!binary` key (a
+                        // header name given as bytes) takes its tag.
+                        let key = match (key, marked_key) {
+                            (Value::String(text), Value::Tagged(tagged)) if is_binary(tagged) => {
+                                Value::Tagged(Box::new(TaggedValue {
+                                    tag: Tag::new(BINARY_TAG),
+                                    value: Value::String(text),
+                                }))
+                            }
+                            (key, _) => key,
+                        };
+                        (key, merge_marks(value, marked_value))
+                    })
                     .collect(),
             )
         }
@@ -701,18 +1085,26 @@ fn merge_marks(original: Value, marked: &Value) -> Value {
     }
 }
 
-/// The 1-based first line of each item of the top-level `interactions` list,
-/// found by scanning block-style YAML as VCR.py writes it. Empty unless
-/// exactly `expected` items are found, so a line is never attributed to the
-/// wrong interaction.
-pub(crate) fn interaction_lines(text: &str, expected: usize) -> Vec<usize> {
-    let mut lines = text.lines().enumerate();
-    let found_key = lines.by_ref().any(|(_, line)| {
-        line.strip_prefix("interactions:")
-            .is_some_and(|rest| rest.trim().is_empty() || rest.trim_start().starts_with('#'))
-    });
-    if !found_key {
-        return Vec::new();
+/// The 1-based first line of each item of the top-level `interactions` list
+/// (or, when `top_level_list`, of the document's own list, as VCR.py wrote
+/// it before 1.0), found by scanning block-style YAML as VCR.py writes it.
+/// Empty unless exactly `expected` items are found, so a line is never
+/// attributed to the wrong interaction.
+pub(crate) fn interaction_lines(text: &str, expected: usize, top_level_list: bool) -> Vec<usize> {
+    let mut lines = text.lines().enumerate().peekable();
+    if top_level_list {
+        while lines
+            .next_if(|(_, line)| is_document_preamble(line))
+            .is_some()
+        {}
+    } else {
+        let found_key = lines.by_ref().any(|(_, line)| {
+            line.strip_prefix("interactions:")
+                .is_some_and(|rest| rest.trim().is_empty() || rest.trim_start().starts_with('#'))
+        });
+        if !found_key {
+            return Vec::new();
+        }
     }
     let mut starts = Vec::new();
     let mut item_indent: Option<usize> = None;
@@ -735,6 +1127,13 @@ pub(crate) fn interaction_lines(text: &str, expected: usize) -> Vec<usize> {
     } else {
         Vec::new()
     }
+}
+
+/// A line before a document's content: blank, a comment, a directive or the
+/// `---` marker.
+fn is_document_preamble(line: &str) -> bool {
+    let trimmed = line.trim_start_matches('\u{feff}').trim();
+    trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with('%') || trimmed == "---"
 }
 
 #[cfg(test)]
@@ -827,10 +1226,12 @@ mod tests {
     #[test]
     fn interaction_lines_follow_items() {
         let text = "interactions:\n- request:\n    body: |\n      - not an item\n  response: {}\n\n- request: {}\nversion: 1\n";
-        assert_eq!(interaction_lines(text, 2), vec![2, 7]);
-        assert_eq!(interaction_lines(text, 3), Vec::<usize>::new());
+        assert_eq!(interaction_lines(text, 2, false), vec![2, 7]);
+        assert_eq!(interaction_lines(text, 3, false), Vec::<usize>::new());
         let indented = "interactions:\n  - request: {}\n  - request: {}\n";
-        assert_eq!(interaction_lines(indented, 2), vec![2, 3]);
-        assert!(interaction_lines("interactions: []\n", 0).is_empty());
+        assert_eq!(interaction_lines(indented, 2, false), vec![2, 3]);
+        assert!(interaction_lines("interactions: []\n", 0, false).is_empty());
+        let legacy = "# old\n---\n- request: {}\n  response: {}\n- request: {}\n";
+        assert_eq!(interaction_lines(legacy, 2, true), vec![3, 5]);
     }
 }

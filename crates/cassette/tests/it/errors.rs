@@ -198,9 +198,10 @@ fn bad_base64() {
 
 #[test]
 fn bad_gzip() {
-    // "aGVsbG8=" is "hello", which is not gzip.
+    // The gzip magic bytes followed by bytes that are not a gzip stream.
+    // (Bytes without the magic are taken as already decoded.)
     let err = vcrpy_err(&with_second(
-        "- request:\n    method: GET\n    uri: http://x/\n  response:\n    status: 200\n    headers:\n      Content-Encoding:\n      - gzip\n    body:\n      string: !!binary |\n        aGVsbG8=\n",
+        "- request:\n    method: GET\n    uri: http://x/\n  response:\n    status: 200\n    headers:\n      Content-Encoding:\n      - gzip\n    body:\n      string: !!binary |\n        H4sIAAAAAAAAA////w==\n",
     ));
     assert!(matches!(err, ImportError::Decompress { .. }), "{err:?}");
     assert!(
@@ -271,7 +272,7 @@ fn json_errors() {
     let err = parse_vcr_json(
         r#"{"http_interactions": [{"request": {"method": "get", "uri": "http://x/"},
             "response": {"status": 200, "headers": {"Content-Encoding": ["gzip"]},
-                         "body": {"base64_string": "aGVsbG8="}}}]}"#,
+                         "body": {"base64_string": "H4sIAAAAAAAAA////w=="}}}]}"#,
         "bad.json",
     )
     .unwrap_err();

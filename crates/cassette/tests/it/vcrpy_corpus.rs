@@ -476,3 +476,42 @@ fn read_any_sniffs_vcrpy() {
     assert_eq!(via_any, direct);
     assert_eq!(direct.len(), 1);
 }
+
+/// A cassette of VCR.py's first httpx recorder (`status_code`, `content`
+/// holding decoded SSE under a gzip header) replays through the middleware
+/// as a plain event stream: no `Content-Encoding`, every event.
+#[tokio::test]
+async fn httpx_dialect_replays_without_claiming_gzip() {
+    use llmvcr_cassette::{CassetteMiddleware, MatchRules, load_any};
+
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/vcrpy_httpx_sse.yaml");
+    let cassette = load_any(&path).unwrap();
+    let interaction = cassette.interactions[0].clone();
+    let middleware = CassetteMiddleware::replaying(&path, cassette, MatchRules::new()).unwrap();
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(middleware)
+        .build();
+    let request = &interaction.request;
+    let mut builder = client.post(request.url.as_str());
+    if let Some(body) = &request.body {
+        builder = builder
+            .header("content-type", "application/json")
+            .body(llmvcr_cassette::body_bytes(body));
+    }
+    let response = builder.send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.headers().get("content-encoding").is_none());
+    assert_eq!(
+        response.headers().get("content-type").unwrap(),
+        "text/event-stream; charset=utf-8"
+    );
+    let text = response.text().await.unwrap();
+    let events: Vec<&str> = text
+        .split("\n\n")
+        .filter(|event| !event.is_empty())
+        .collect();
+    assert_eq!(events.len(), 6, "{text}");
+    assert!(events[1].contains(r#""content":"Hello""#), "{text}");
+    assert!(events[2].contains(r#""content":" there""#), "{text}");
+    assert_eq!(events[5], "data: [DONE]");
+}
