@@ -422,9 +422,7 @@ fn replay(c: &mut Criterion) {
         if n >= 100 {
             g.sample_size(10);
         }
-        g.bench_function("llmvcr", |b| {
-            b.iter(|| llmvcr_middleware_cold(&yaml_path))
-        });
+        g.bench_function("llmvcr", |b| b.iter(|| llmvcr_middleware_cold(&yaml_path)));
         g.finish();
 
         let all: Vec<(String, Bytes)> = exchanges

@@ -284,9 +284,7 @@ fn body_api() {
     );
     assert!(!Body::Json(json!(null)).is_empty());
     assert_eq!(
-        Body::Json(json!({"b": 1, "a": [true]}))
-            .as_bytes()
-            .as_ref(),
+        Body::Json(json!({"b": 1, "a": [true]})).as_bytes().as_ref(),
         br#"{"b":1,"a":[true]}"#
     );
     assert_eq!(Body::from_bytes(Vec::new()), Body::Empty);
@@ -324,15 +322,13 @@ interactions:
     let interactions = parse_vcrpy(text, "pyyaml.yaml").unwrap();
     assert_eq!(
         interactions[0].request.body,
-        Body::Json(
-            json!({
-                "seed": "1e3",
-                "mode": "0o17",
-                "ratio": 1.0e-05,
-                "tokens": 12,
-                "list": ["2.5e10", 0.5],
-            })
-        )
+        Body::Json(json!({
+            "seed": "1e3",
+            "mode": "0o17",
+            "ratio": 1.0e-05,
+            "tokens": 12,
+            "list": ["2.5e10", 0.5],
+        }))
     );
     assert_eq!(
         interactions[0].response.body,
@@ -348,7 +344,8 @@ interactions:
 // with `!!python/...` tags.
 
 use llmvcr_cassette::{
-    RecordedInteraction, StreamFormat, from_recorded, parse_any_cassette, to_recorded,
+    RecordedInteraction, StreamFormat, convert::from_recorded, convert::to_recorded,
+    read::parse_any_cassette,
 };
 
 fn vcrpy(text: &str) -> Vec<RecordedInteraction> {
@@ -358,7 +355,7 @@ fn vcrpy(text: &str) -> Vec<RecordedInteraction> {
 }
 
 fn sse_frame_texts(interaction: &RecordedInteraction) -> Vec<String> {
-    let converted = from_recorded(interaction);
+    let converted = from_recorded(interaction, &[]);
     let stream = converted.response.stream.expect("a framed stream");
     assert_eq!(stream.format, StreamFormat::Sse);
     assert_eq!(converted.response.body, None);
@@ -416,7 +413,7 @@ fn httpx_status_code_and_content_streamed() {
     // Replay reads the file through the same conversion; it does not claim
     // gzip for the plain frames.
     let text = std::fs::read_to_string(data("vcrpy_httpx_sse.yaml")).unwrap();
-    let cassette = parse_any_cassette(&text, "httpx.yaml").unwrap();
+    let cassette = parse_any_cassette(&text, "httpx.yaml", &[]).unwrap();
     let replayed = &cassette.interactions[0].response;
     assert_eq!(replayed.headers.get("content-encoding"), None);
     assert_eq!(
@@ -538,12 +535,12 @@ version: 1
         json_reply.body.as_json().unwrap()["usage"]["total_tokens"],
         json!(10)
     );
-    let converted = from_recorded(&interactions[0]);
+    let converted = from_recorded(&interactions[0], &[]);
     assert!(converted.response.stream.is_none());
     assert_eq!(converted.response.headers.get("content-encoding"), None);
     assert!(matches!(
         converted.response.body,
-        Some(llmvcr_cassette::format::Body::Json(_))
+        Some(llmvcr_cassette::StoredBody::Json(_))
     ));
 
     assert_eq!(interactions[1].request.body, Body::Empty);

@@ -41,14 +41,12 @@ fn interaction(n: usize) -> Interaction {
             method: "POST".into(),
             url: format!("https://api.example.com/v1/chat/completions?n={n}"),
             headers: request_headers,
-            body: Some(V1Body::Json(
-                llmvcr_cassette::Json::from(json!({
-                    "model": "gpt-4o-mini",
-                    "messages": [{"role": "user", "content": format!("question {n}\nsecond line")}],
-                    "temperature": 0.5,
-                    "stream": true,
-                })),
-            )),
+            body: Some(V1Body::Json(llmvcr_cassette::Json::from(json!({
+                "model": "gpt-4o-mini",
+                "messages": [{"role": "user", "content": format!("question {n}\nsecond line")}],
+                "temperature": 0.5,
+                "stream": true,
+            })))),
         },
         response: Response {
             status: 200,

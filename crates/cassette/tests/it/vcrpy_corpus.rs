@@ -485,7 +485,7 @@ async fn httpx_dialect_replays_without_claiming_gzip() {
     use llmvcr_cassette::{CassetteMiddleware, MatchRules, load_any};
 
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/vcrpy_httpx_sse.yaml");
-    let cassette = load_any(&path).unwrap();
+    let cassette = load_any(&path, &[]).unwrap();
     let interaction = cassette.interactions[0].clone();
     let middleware = CassetteMiddleware::replaying(&path, cassette, MatchRules::new()).unwrap();
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
@@ -496,7 +496,7 @@ async fn httpx_dialect_replays_without_claiming_gzip() {
     if let Some(body) = &request.body {
         builder = builder
             .header("content-type", "application/json")
-            .body(llmvcr_cassette::body_bytes(body));
+            .body(llmvcr_cassette::convert::body_bytes(body));
     }
     let response = builder.send().await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
