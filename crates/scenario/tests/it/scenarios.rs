@@ -1,14 +1,10 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Runs every shipped scenario in `scenarios/`, and checks how failures and bad
 //! files are reported.
 
 use std::path::{Path, PathBuf};
 
+use crate::scenarios_dir;
 use llmvcr_scenario::{Scenario, ScenarioError, run_file, run_paths, run_scenario};
-
-fn scenarios_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
-}
 
 #[test]
 fn every_shipped_scenario_passes() {

@@ -1,13 +1,12 @@
 //! Counts against the usage that providers reported in the real cassettes
 //! (`data/usage.jsonl`, extracted by `data/extract_usage.py`).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use llmvcr_core::{ChatRequest, Message, Provider};
 use llmvcr_tokens::{ModelFamily, count_chat, count_openai_request, estimate_request};
 use serde_json::Value;
 
 fn rows() -> Vec<Value> {
-    include_str!("data/usage.jsonl")
+    include_str!("../data/usage.jsonl")
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()

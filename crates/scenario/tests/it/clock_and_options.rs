@@ -1,17 +1,13 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The virtual clock behind HTTP-date retry-afters, repeated runs, the per-call and
 //! per-target expectations, and where cassettes are looked up.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::scenarios_dir;
 use llmvcr_scenario::{
     RunOptions, Scenario, ScenarioError, run_file, run_scenario, run_scenario_with,
 };
-
-fn scenarios_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
-}
 
 fn http_date_file() -> PathBuf {
     scenarios_dir().join("openai_429_retry_after_http_date.yaml")

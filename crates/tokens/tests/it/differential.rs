@@ -1,5 +1,4 @@
 //! Differential tests: our counts and token ranks against tiktoken-rs.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::LazyLock;
 
@@ -57,7 +56,7 @@ fn check(enc: Encoding, text: &str) -> Result<(), String> {
 }
 
 fn tricky() -> Vec<String> {
-    serde_json::from_str(include_str!("data/tricky.json")).unwrap()
+    serde_json::from_str(include_str!("../data/tricky.json")).unwrap()
 }
 
 #[test]

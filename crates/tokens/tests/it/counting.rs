@@ -1,5 +1,4 @@
 //! `count_until`, long inputs, and byte input.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use llmvcr_tokens::{CountUntil, Encoding};
 use proptest::prelude::*;
