@@ -134,14 +134,15 @@ impl fmt::Display for ErrorKind {
 ///
 /// A failed call can still be billed: an Anthropic stream reports its input tokens
 /// in `message_start` before an `overloaded_error` event, and OpenRouter sends
-/// `usage` in the same chunk as a mid-stream error. Decoders keep that report in
-/// [`Error::usage`], and whoever folds the stream
+/// `usage` in the same chunk as a mid-stream error. Decoders keep that report
+/// ([`Error::usage`]), and whoever folds the stream
 /// ([`StreamAccumulator::fail`](crate::StreamAccumulator::fail)) adds the
 /// [partial response](Error::partial) when content had arrived.
 ///
-/// Constructing an error allocates only its message: the usage is inline and the
-/// partial response is boxed and absent by default. `Debug` shows the partial
-/// response as a summary (its size, not its text), and `Display` shows neither.
+/// Constructing an error allocates only its message; the usage and the partial
+/// response share one box, allocated when the provider reported either, so the
+/// error stays small inside every `Result`. `Debug` shows the partial response as a
+/// summary (its size, not its text), and `Display` shows neither.
 #[derive(Clone, PartialEq, thiserror::Error)]
 #[error("{}", self.render())]
 pub struct Error {
@@ -158,19 +159,22 @@ pub struct Error {
     pub code: Option<String>,
     /// A human-readable message. Never contains credentials.
     pub message: String,
-    /// The token usage the provider reported before or together with the error (the
-    /// latest report), in the neutral accounting of [`Usage`]. `None` when it reported
-    /// none. A call that failed with usage is billed for it.
-    pub usage: Option<Usage>,
-    /// The output of a stream that failed after its first content event (text,
-    /// reasoning or a tool call), as far as it got. Its `usage` equals
-    /// [`Error::usage`]. `None` when no content had arrived.
-    pub partial: Option<Box<ChatResponse>>,
+    /// What the provider reported before or together with the error: see
+    /// [`Error::usage`] and [`Error::partial`].
+    reported: Option<Box<Reported>>,
+}
+
+/// The usage and the partial output of a failed call.
+#[derive(Clone, Default, PartialEq)]
+struct Reported {
+    /// The latest usage report.
+    usage: Option<Usage>,
+    /// The output received before the error; its `usage` is kept equal to `usage`.
+    partial: Option<ChatResponse>,
 }
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let partial = self.partial.as_deref().map(PartialSize);
         f.debug_struct("Error")
             .field("kind", &self.kind)
             .field("provider", &self.provider)
@@ -178,8 +182,8 @@ impl fmt::Debug for Error {
             .field("retry_after", &self.retry_after)
             .field("code", &self.code)
             .field("message", &self.message)
-            .field("usage", &self.usage)
-            .field("partial", &partial)
+            .field("usage", &self.usage())
+            .field("partial", &self.partial().map(PartialSize))
             .finish()
     }
 }
@@ -211,8 +215,7 @@ impl Error {
             retry_after: None,
             code: None,
             message: message.into(),
-            usage: None,
-            partial: None,
+            reported: None,
         }
     }
 
@@ -245,13 +248,33 @@ impl Error {
         self
     }
 
+    /// The token usage the provider reported before or together with the error (the
+    /// latest report), in the neutral accounting of [`Usage`]. `None` when it
+    /// reported none. A call that failed with usage is billed for it.
+    pub fn usage(&self) -> Option<Usage> {
+        self.reported.as_ref().and_then(|r| r.usage)
+    }
+
+    /// The output of a stream that failed after its first content event (text,
+    /// reasoning or a tool call), as far as it got. Its `usage` equals
+    /// [`Error::usage`]. `None` when no content had arrived.
+    pub fn partial(&self) -> Option<&ChatResponse> {
+        self.reported.as_ref().and_then(|r| r.partial.as_ref())
+    }
+
+    /// Takes the partial response out of the error, leaving the usage.
+    pub fn take_partial(&mut self) -> Option<ChatResponse> {
+        self.reported.as_mut().and_then(|r| r.partial.take())
+    }
+
     /// Sets the usage reported before or with the error. `None` leaves the current
     /// value, so a decoder can pass whatever the failing frame carried. A partial
     /// response already attached gets the same usage.
     pub fn with_usage(mut self, usage: Option<Usage>) -> Error {
         if let Some(usage) = usage {
-            self.usage = Some(usage);
-            if let Some(partial) = &mut self.partial {
+            let reported = self.reported.get_or_insert_default();
+            reported.usage = Some(usage);
+            if let Some(partial) = &mut reported.partial {
                 partial.usage = Some(usage);
             }
         }
@@ -262,11 +285,12 @@ impl Error {
     /// has one, is the later report and replaces the partial's; otherwise the
     /// partial's usage becomes the error's.
     pub fn with_partial(mut self, mut partial: ChatResponse) -> Error {
-        match self.usage {
+        let reported = self.reported.get_or_insert_default();
+        match reported.usage {
             Some(usage) => partial.usage = Some(usage),
-            None => self.usage = partial.usage,
+            None => reported.usage = partial.usage,
         }
-        self.partial = Some(Box::new(partial));
+        reported.partial = Some(partial);
         self
     }
 
@@ -348,15 +372,21 @@ mod tests {
         let e = Error::new(ErrorKind::Overloaded, "x")
             .with_usage(Some(usage(10, 2)))
             .with_partial(partial.clone());
-        assert_eq!(e.usage, Some(usage(10, 2)));
-        assert_eq!(e.partial.as_ref().and_then(|p| p.usage), Some(usage(10, 2)));
+        assert_eq!(e.usage(), Some(usage(10, 2)));
+        assert_eq!(e.partial().and_then(|p| p.usage), Some(usage(10, 2)));
         // Without one, the partial's usage is the error's.
         let e = Error::new(ErrorKind::Overloaded, "x").with_partial(partial);
-        assert_eq!(e.usage, Some(usage(10, 1)));
+        assert_eq!(e.usage(), Some(usage(10, 1)));
         // A later report updates both; `None` keeps what is there.
-        let e = e.with_usage(Some(usage(10, 5))).with_usage(None);
-        assert_eq!(e.usage, Some(usage(10, 5)));
-        assert_eq!(e.partial.as_ref().and_then(|p| p.usage), Some(usage(10, 5)));
+        let mut e = e.with_usage(Some(usage(10, 5))).with_usage(None);
+        assert_eq!(e.usage(), Some(usage(10, 5)));
+        assert_eq!(e.partial().and_then(|p| p.usage), Some(usage(10, 5)));
+        // Taking the partial out leaves the usage.
+        assert_eq!(e.take_partial().map(|p| p.text), Some("Hel".into()));
+        assert_eq!((e.usage(), e.partial()), (Some(usage(10, 5)), None));
+        // Nothing reported: nothing allocated, nothing shown.
+        let e = Error::new(ErrorKind::Network, "x").with_usage(None);
+        assert_eq!((e.usage(), e.partial()), (None, None));
     }
 
     #[test]
@@ -376,7 +406,8 @@ mod tests {
 
     #[test]
     fn error_stays_small() {
-        // `Result<T, Error>` is everywhere; the partial response lives on the heap.
-        assert!(std::mem::size_of::<Error>() <= 128);
+        // `Result<T, Error>` is everywhere (clippy's `result_large_err` starts at 128
+        // bytes); the usage and the partial response live on the heap.
+        assert!(std::mem::size_of::<Error>() <= 96);
     }
 }

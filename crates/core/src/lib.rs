@@ -22,8 +22,8 @@
 //! Providers bill tokens even when a call fails: an Anthropic stream reports its
 //! input tokens in `message_start` before an `overloaded_error` event, and OpenRouter
 //! sends `usage` in the same chunk as a mid-stream error. An [`Error`] keeps that
-//! report in [`Error::usage`], and the output received before the failure in
-//! [`Error::partial`], so the router and the cost ledger bill every attempt that
+//! report ([`Error::usage`]), and the output received before the failure
+//! ([`Error::partial`]), so the router and the cost ledger bill every attempt that
 //! reported usage, failed or not.
 //!
 //! ```
@@ -33,8 +33,8 @@
 //! acc.push(&StreamEvent::Usage(Usage { input_tokens: 1_200, ..Usage::default() }));
 //! // The stream breaks before any text: the input tokens are still on the error.
 //! let error = acc.fail(Error::new(ErrorKind::Overloaded, "Overloaded"));
-//! assert_eq!(error.usage.map(|u| u.input_tokens), Some(1_200));
-//! assert!(error.partial.is_none());
+//! assert_eq!(error.usage().map(|u| u.input_tokens), Some(1_200));
+//! assert!(error.partial().is_none());
 //! ```
 //!
 //! ```

@@ -174,15 +174,15 @@ impl StreamAccumulator {
     /// acc.push(&StreamEvent::Usage(usage));
     /// acc.push(&StreamEvent::TextDelta("Hel".into()));
     /// let e = acc.fail(Error::new(ErrorKind::Overloaded, "Overloaded"));
-    /// assert_eq!(e.usage, Some(usage));
-    /// assert_eq!(e.partial.unwrap().text, "Hel");
+    /// assert_eq!(e.usage(), Some(usage));
+    /// assert_eq!(e.partial().unwrap().text, "Hel");
     /// ```
     pub fn fail(&self, error: Error) -> Error {
-        let error = match error.usage {
+        let error = match error.usage() {
             Some(_) => error,
             None => error.with_usage(self.response.usage),
         };
-        if self.saw_content && error.partial.is_none() {
+        if self.saw_content && error.partial().is_none() {
             error.with_partial(self.snapshot())
         } else {
             error
@@ -285,8 +285,8 @@ mod tests {
         acc.push(&StreamEvent::Usage(reported));
         // Usage without content: kept, but there is no partial response.
         let e = acc.fail(Error::new(ErrorKind::Overloaded, "x"));
-        assert_eq!(e.usage, Some(reported));
-        assert!(e.partial.is_none());
+        assert_eq!(e.usage(), Some(reported));
+        assert!(e.partial().is_none());
         acc.push(&StreamEvent::TextDelta("Hi".into()));
         // The error's own, later report wins over the accumulated one.
         let later = Usage {
@@ -295,13 +295,13 @@ mod tests {
             ..Usage::default()
         };
         let e = acc.fail(Error::new(ErrorKind::Server, "x").with_usage(Some(later)));
-        assert_eq!(e.usage, Some(later));
-        let partial = e.partial.unwrap();
+        assert_eq!(e.usage(), Some(later));
+        let partial = e.partial().unwrap();
         assert_eq!(partial.text, "Hi");
         assert_eq!(partial.usage, Some(later));
         // Nothing reported: nothing invented.
         let e = StreamAccumulator::new().fail(Error::new(ErrorKind::Network, "x"));
-        assert_eq!((e.usage, e.partial), (None, None));
+        assert_eq!((e.usage(), e.partial()), (None, None));
     }
 
     #[test]
