@@ -452,5 +452,83 @@ fn httpx_dialect_reads_in_inspect_import_lint_and_show() {
     let (_, imported_show, _) = run(llmvcr().args(["cassette", "show"]).arg(&imported));
     let body = |s: &str| s.lines().skip(1).collect::<Vec<_>>().join("\n");
     assert_eq!(body(&imported_show), body(&stdout));
+}
+
+// --- usage on errors ---
+
+/// The real Anthropic stream of `test_stream_events_text` with an `event: error`
+/// (`overloaded_error`) inserted right after its `message_start`. No recording has
+/// an error event, so the event is reconstructed from Anthropic's documented wire
+/// format; everything else is the recording, byte for byte.
+#[test]
+fn inspect_reports_the_usage_of_a_stream_that_failed() {
+    let original = std::fs::read_to_string(repo(
+        "cassettes/real/anthropic/simonw__llm-anthropic__cassettes__test_anthropic__test_stream_events_text.yaml",
+    ))
+    .unwrap();
+    let marker = "        event: content_block_start\n";
+    assert!(original.contains(marker));
+    let failed = original.replacen(
+        marker,
+        "        event: error\n\n        data: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n\n        event: content_block_start\n",
+        1,
+    );
+    let dir = temp("usage-on-errors");
+    let file = dir.join("overloaded_after_message_start.yaml");
+    std::fs::write(&file, failed).unwrap();
+    let rows = inspect_rows(&file);
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!(row["error"]["kind"], "overloaded", "{row}");
+    assert_eq!(row["text"], "", "{row}");
+    // message_start's `usage`: 10 input tokens, 2 output tokens.
+    assert_eq!(
+        row["usage"],
+        serde_json::json!({"input_tokens": 10, "output_tokens": 2}),
+        "{row}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The real OpenRouter stream of `test_openrouter_advisor_tool_stream`, ending in an
+/// error chunk instead of its `stop`: the last chunk keeps its recorded `usage` but
+/// gets an `error` object and `finish_reason: "error"`, as OpenRouter documents for
+/// errors during streaming (no recording has one).
+#[test]
+fn inspect_reports_the_usage_of_an_error_chunk() {
+    let original = std::fs::read_to_string(repo(
+        "cassettes/real/openrouter/pydantic__pydantic-ai__models__cassettes__test_openrouter__test_openrouter_advisor_tool_stream.yaml",
+    ))
+    .unwrap();
+    let stop = r#""delta":{"content":"","role":"assistant"},"finish_reason":"stop","native_finish_reason":"stop"}]"#;
+    assert_eq!(original.matches(stop).count(), 2);
+    // The first `stop` chunk no longer ends the answer; the last one, which carries
+    // the usage, becomes the error chunk.
+    let failed = original
+        .replacen(
+            stop,
+            r#""delta":{"content":"","role":"assistant"},"finish_reason":null,"native_finish_reason":null}]"#,
+            1,
+        )
+        .replacen(
+            &format!(r#""choices":[{{"index":0,{stop},"usage""#),
+            r#""error":{"code":502,"message":"Provider returned error"},"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error","native_finish_reason":"error"}],"usage""#,
+            1,
+        );
+    assert!(failed.contains(r#""finish_reason":"error""#));
+    let dir = temp("usage-on-error-chunk");
+    let file = dir.join("openrouter_error_chunk.yaml");
+    std::fs::write(&file, failed).unwrap();
+    let rows = inspect_rows(&file);
+    let row = rows.last().unwrap();
+    assert_eq!(row["provider"], "openrouter", "{row}");
+    assert_eq!(row["error"]["kind"], "server", "{row}");
+    assert!(!row["text"].as_str().unwrap().is_empty(), "{row}");
+    // The recorded usage of the last chunk: 888 prompt tokens, 74 completion tokens.
+    assert_eq!(
+        row["usage"],
+        serde_json::json!({"input_tokens": 888, "output_tokens": 74}),
+        "{row}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,7 +1,16 @@
+//! [`Error`] and [`ErrorKind`]: the one error type of the LLM layer.
+//!
+//! Every adapter classifies what a provider said into an [`ErrorKind`], which is all
+//! the router needs to decide between retrying, falling back and stopping. The
+//! [`Error`] also keeps what the provider reported before or together with the
+//! failure: the token [`Usage`] it billed, and the partial [`ChatResponse`] of a
+//! stream that broke after its first content, so the cost of a failed call is not
+//! lost.
+
 use std::fmt;
 use std::time::Duration;
 
-use crate::Provider;
+use crate::{ChatResponse, Provider, Usage};
 
 /// What went wrong, in terms that are the same for every provider.
 ///
@@ -120,8 +129,21 @@ impl fmt::Display for ErrorKind {
 /// The one error type of llmvcr's LLM layer.
 ///
 /// It carries the classified [`ErrorKind`] and whatever the provider said: the HTTP
-/// status, the provider's error code and message, and how long it asked us to wait.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+/// status, the provider's error code and message, how long it asked us to wait, and
+/// the token usage it reported before or together with the error.
+///
+/// A failed call can still be billed: an Anthropic stream reports its input tokens
+/// in `message_start` before an `overloaded_error` event, and OpenRouter sends
+/// `usage` in the same chunk as a mid-stream error. Decoders keep that report
+/// ([`Error::usage`]), and whoever folds the stream
+/// ([`StreamAccumulator::fail`](crate::StreamAccumulator::fail)) adds the
+/// [partial response](Error::partial) when content had arrived.
+///
+/// Constructing an error allocates only its message; the usage and the partial
+/// response share one box, allocated when the provider reported either, so the
+/// error stays small inside every `Result`. `Debug` shows the partial response as a
+/// summary (its size, not its text), and `Display` shows neither.
+#[derive(Clone, PartialEq, thiserror::Error)]
 #[error("{}", self.render())]
 pub struct Error {
     /// The classified kind.
@@ -137,6 +159,47 @@ pub struct Error {
     pub code: Option<String>,
     /// A human-readable message. Never contains credentials.
     pub message: String,
+    /// What the provider reported before or together with the error: see
+    /// [`Error::usage`] and [`Error::partial`].
+    reported: Option<Box<Reported>>,
+}
+
+/// The usage and the partial output of a failed call.
+#[derive(Clone, Default, PartialEq)]
+struct Reported {
+    /// The latest usage report.
+    usage: Option<Usage>,
+    /// The output received before the error; its `usage` is kept equal to `usage`.
+    partial: Option<ChatResponse>,
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.kind)
+            .field("provider", &self.provider)
+            .field("status", &self.status)
+            .field("retry_after", &self.retry_after)
+            .field("code", &self.code)
+            .field("message", &self.message)
+            .field("usage", &self.usage())
+            .field("partial", &self.partial().map(PartialSize))
+            .finish()
+    }
+}
+
+/// How `Debug` shows a partial response: its size, never its content.
+struct PartialSize<'a>(&'a ChatResponse);
+
+impl fmt::Debug for PartialSize<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChatResponse")
+            .field("text_chars", &self.0.text.chars().count())
+            .field("reasoning_chars", &self.0.reasoning.chars().count())
+            .field("tool_calls", &self.0.tool_calls.len())
+            .field("usage", &self.0.usage)
+            .finish_non_exhaustive()
+    }
 }
 
 /// `Result` with llmvcr's [`Error`].
@@ -152,6 +215,7 @@ impl Error {
             retry_after: None,
             code: None,
             message: message.into(),
+            reported: None,
         }
     }
 
@@ -181,6 +245,52 @@ impl Error {
     /// Sets the provider's error code.
     pub fn with_code(mut self, code: impl Into<String>) -> Error {
         self.code = Some(code.into());
+        self
+    }
+
+    /// The token usage the provider reported before or together with the error (the
+    /// latest report), in the neutral accounting of [`Usage`]. `None` when it
+    /// reported none. A call that failed with usage is billed for it.
+    pub fn usage(&self) -> Option<Usage> {
+        self.reported.as_ref().and_then(|r| r.usage)
+    }
+
+    /// The output of a stream that failed after its first content event (text,
+    /// reasoning or a tool call), as far as it got. Its `usage` equals
+    /// [`Error::usage`]. `None` when no content had arrived.
+    pub fn partial(&self) -> Option<&ChatResponse> {
+        self.reported.as_ref().and_then(|r| r.partial.as_ref())
+    }
+
+    /// Takes the partial response out of the error, leaving the usage.
+    pub fn take_partial(&mut self) -> Option<ChatResponse> {
+        self.reported.as_mut().and_then(|r| r.partial.take())
+    }
+
+    /// Sets the usage reported before or with the error. `None` leaves the current
+    /// value, so a decoder can pass whatever the failing frame carried. A partial
+    /// response already attached gets the same usage.
+    pub fn with_usage(mut self, usage: Option<Usage>) -> Error {
+        if let Some(usage) = usage {
+            let reported = self.reported.get_or_insert_default();
+            reported.usage = Some(usage);
+            if let Some(partial) = &mut reported.partial {
+                partial.usage = Some(usage);
+            }
+        }
+        self
+    }
+
+    /// Attaches the output received before the error. The error's usage, when it
+    /// has one, is the later report and replaces the partial's; otherwise the
+    /// partial's usage becomes the error's.
+    pub fn with_partial(mut self, mut partial: ChatResponse) -> Error {
+        let reported = self.reported.get_or_insert_default();
+        match reported.usage {
+            Some(usage) => partial.usage = Some(usage),
+            None => reported.usage = partial.usage,
+        }
+        reported.partial = Some(partial);
         self
     }
 
@@ -241,5 +351,63 @@ mod tests {
             e.to_string(),
             "rate_limited from openai (HTTP 429) [rate_limit_exceeded]: slow down; retry after 1.500s"
         );
+    }
+
+    fn usage(input_tokens: u64, output_tokens: u64) -> Usage {
+        Usage {
+            input_tokens,
+            output_tokens,
+            ..Usage::default()
+        }
+    }
+
+    #[test]
+    fn usage_and_partial_agree() {
+        let partial = ChatResponse {
+            text: "Hel".into(),
+            usage: Some(usage(10, 1)),
+            ..ChatResponse::default()
+        };
+        // The error's own report is the later one.
+        let e = Error::new(ErrorKind::Overloaded, "x")
+            .with_usage(Some(usage(10, 2)))
+            .with_partial(partial.clone());
+        assert_eq!(e.usage(), Some(usage(10, 2)));
+        assert_eq!(e.partial().and_then(|p| p.usage), Some(usage(10, 2)));
+        // Without one, the partial's usage is the error's.
+        let e = Error::new(ErrorKind::Overloaded, "x").with_partial(partial);
+        assert_eq!(e.usage(), Some(usage(10, 1)));
+        // A later report updates both; `None` keeps what is there.
+        let mut e = e.with_usage(Some(usage(10, 5))).with_usage(None);
+        assert_eq!(e.usage(), Some(usage(10, 5)));
+        assert_eq!(e.partial().and_then(|p| p.usage), Some(usage(10, 5)));
+        // Taking the partial out leaves the usage.
+        assert_eq!(e.take_partial().map(|p| p.text), Some("Hel".into()));
+        assert_eq!((e.usage(), e.partial()), (Some(usage(10, 5)), None));
+        // Nothing reported: nothing allocated, nothing shown.
+        let e = Error::new(ErrorKind::Network, "x").with_usage(None);
+        assert_eq!((e.usage(), e.partial()), (None, None));
+    }
+
+    #[test]
+    fn debug_and_display_show_no_partial_text() {
+        let e = Error::new(ErrorKind::Server, "boom")
+            .with_usage(Some(usage(7, 3)))
+            .with_partial(ChatResponse {
+                text: "private answer".into(),
+                ..ChatResponse::default()
+            });
+        let debug = format!("{e:?}");
+        assert!(!debug.contains("private answer"), "{debug}");
+        assert!(debug.contains("text_chars: 14"), "{debug}");
+        assert!(debug.contains("input_tokens: 7"), "{debug}");
+        assert_eq!(e.to_string(), "server: boom");
+    }
+
+    #[test]
+    fn error_stays_small() {
+        // `Result<T, Error>` is everywhere (clippy's `result_large_err` starts at 128
+        // bytes); the usage and the partial response live on the heap.
+        assert!(std::mem::size_of::<Error>() <= 96);
     }
 }

@@ -2,7 +2,40 @@
 //!
 //! Every provider adapter translates its wire format to and from these types, so the
 //! router, the cost ledger, the scenario runner and the CLI never see a provider's JSON.
-//! This crate performs no I/O.
+//! This crate performs no I/O and knows no provider's wire format.
+//!
+//! # Modules
+//!
+//! | module | holds |
+//! |---|---|
+//! | `request` | what a caller asks: [`ChatRequest`], [`Message`], [`ContentPart`], [`ToolSpec`], [`ToolChoice`], [`ResponseFormat`] |
+//! | `response` | what a provider answers: [`ChatResponse`], [`ToolCall`], [`Usage`], [`FinishReason`] |
+//! | `stream` | streamed answers: [`StreamEvent`] and [`StreamAccumulator`], which folds them into a [`ChatResponse`], or into an [`Error`] when the stream fails |
+//! | `reasoning` | opaque reasoning state that goes back to the provider that produced it: [`ReasoningItem`] |
+//! | `error` | [`Error`] and [`ErrorKind`], the same for every provider |
+//! | `secret` | [`Secret`], a credential that never prints |
+//!
+//! These are private modules; everything is re-exported at the crate root.
+//!
+//! # Failed calls keep their usage
+//!
+//! Providers bill tokens even when a call fails: an Anthropic stream reports its
+//! input tokens in `message_start` before an `overloaded_error` event, and OpenRouter
+//! sends `usage` in the same chunk as a mid-stream error. An [`Error`] keeps that
+//! report ([`Error::usage`]), and the output received before the failure
+//! ([`Error::partial`]), so the router and the cost ledger bill every attempt that
+//! reported usage, failed or not.
+//!
+//! ```
+//! use llmvcr_core::{Error, ErrorKind, StreamAccumulator, StreamEvent, Usage};
+//!
+//! let mut acc = StreamAccumulator::new();
+//! acc.push(&StreamEvent::Usage(Usage { input_tokens: 1_200, ..Usage::default() }));
+//! // The stream breaks before any text: the input tokens are still on the error.
+//! let error = acc.fail(Error::new(ErrorKind::Overloaded, "Overloaded"));
+//! assert_eq!(error.usage().map(|u| u.input_tokens), Some(1_200));
+//! assert!(error.partial().is_none());
+//! ```
 //!
 //! ```
 //! use llmvcr_core::{ChatRequest, ToolSpec};

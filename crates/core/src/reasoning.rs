@@ -1,3 +1,11 @@
+//! Opaque reasoning state: [`ReasoningItem`], tagged with the provider and the
+//! [`ReasoningFormat`] that produced it and anchored ([`ReasoningAnchor`]) where it
+//! stood among the answer's text and tool calls.
+//!
+//! Thinking blocks, thought signatures and encrypted reasoning must be sent back
+//! unchanged in a tool loop; this crate only carries them, and only the adapter of
+//! the producing provider and format reads them.
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

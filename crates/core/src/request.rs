@@ -1,3 +1,13 @@
+//! What a caller asks for: [`ChatRequest`] and its parts ([`Message`], [`Role`],
+//! [`ContentPart`], [`ImageSource`], [`ToolSpec`], [`ToolChoice`],
+//! [`ResponseFormat`], [`ReasoningEffort`]).
+//!
+//! A request is written once and sent to any provider: each adapter encodes it into
+//! its wire format and reports what that format cannot express as
+//! `ErrorKind::Unsupported` or `ErrorKind::BadRequest`, never by dropping it
+//! silently. Provider-specific fields go in [`ChatRequest::extra`], merged into
+//! the body as they are.
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

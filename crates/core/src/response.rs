@@ -1,3 +1,11 @@
+//! What a provider answered: [`ChatResponse`], its [`ToolCall`]s, its [`Usage`]
+//! and its [`FinishReason`].
+//!
+//! [`Usage`] has one accounting for every provider (all input, cached tokens
+//! included; all output, reasoning included), so the cost catalog prices it with
+//! one formula. A response goes back into a conversation with
+//! [`ChatResponse::to_message`].
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

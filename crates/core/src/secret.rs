@@ -1,3 +1,5 @@
+//! [`Secret`]: a credential that never shows itself in `Debug` or `Display`.
+
 use std::fmt;
 
 /// A credential. `Debug` and `Display` never show it.

@@ -1,5 +1,10 @@
+//! Streamed responses: [`StreamEvent`], what an adapter decodes from each frame,
+//! and [`StreamAccumulator`], which folds the events into the [`ChatResponse`] a
+//! non-streaming call would have returned, or, when the stream fails, into an
+//! [`Error`] that keeps the usage and the partial output seen so far.
+
 use crate::response::parse_arguments;
-use crate::{ChatResponse, FinishReason, ReasoningItem, ToolCall, Usage};
+use crate::{ChatResponse, Error, FinishReason, ReasoningItem, ToolCall, Usage};
 
 /// One decoded event of a streamed response.
 ///
@@ -152,6 +157,38 @@ impl StreamAccumulator {
         self.clone().finish()
     }
 
+    /// The usage reported so far, if any.
+    pub fn usage(&self) -> Option<Usage> {
+        self.response.usage
+    }
+
+    /// `error`, which ended the stream, with what the stream had produced: the usage
+    /// reported so far (unless the error carries a later report, which wins) and,
+    /// when content had arrived, the partial response.
+    ///
+    /// ```
+    /// use llmvcr_core::{Error, ErrorKind, StreamAccumulator, StreamEvent, Usage};
+    ///
+    /// let mut acc = StreamAccumulator::new();
+    /// let usage = Usage { input_tokens: 25, output_tokens: 1, ..Usage::default() };
+    /// acc.push(&StreamEvent::Usage(usage));
+    /// acc.push(&StreamEvent::TextDelta("Hel".into()));
+    /// let e = acc.fail(Error::new(ErrorKind::Overloaded, "Overloaded"));
+    /// assert_eq!(e.usage(), Some(usage));
+    /// assert_eq!(e.partial().unwrap().text, "Hel");
+    /// ```
+    pub fn fail(&self, error: Error) -> Error {
+        let error = match error.usage() {
+            Some(_) => error,
+            None => error.with_usage(self.response.usage),
+        };
+        if self.saw_content && error.partial().is_none() {
+            error.with_partial(self.snapshot())
+        } else {
+            error
+        }
+    }
+
     /// The aggregated response.
     pub fn finish(self) -> ChatResponse {
         let mut response = self.response;
@@ -235,6 +272,36 @@ mod tests {
         let message = acc.finish().into_message();
         assert_eq!(message.text_content(), "ab");
         assert_eq!(message.reasoning_items, vec![item(0), item(2)]);
+    }
+
+    #[test]
+    fn a_failure_keeps_usage_and_partial_output() {
+        use crate::ErrorKind;
+        let reported = Usage {
+            input_tokens: 12,
+            ..Usage::default()
+        };
+        let mut acc = StreamAccumulator::new();
+        acc.push(&StreamEvent::Usage(reported));
+        // Usage without content: kept, but there is no partial response.
+        let e = acc.fail(Error::new(ErrorKind::Overloaded, "x"));
+        assert_eq!(e.usage(), Some(reported));
+        assert!(e.partial().is_none());
+        acc.push(&StreamEvent::TextDelta("Hi".into()));
+        // The error's own, later report wins over the accumulated one.
+        let later = Usage {
+            input_tokens: 12,
+            output_tokens: 4,
+            ..Usage::default()
+        };
+        let e = acc.fail(Error::new(ErrorKind::Server, "x").with_usage(Some(later)));
+        assert_eq!(e.usage(), Some(later));
+        let partial = e.partial().unwrap();
+        assert_eq!(partial.text, "Hi");
+        assert_eq!(partial.usage, Some(later));
+        // Nothing reported: nothing invented.
+        let e = StreamAccumulator::new().fail(Error::new(ErrorKind::Network, "x"));
+        assert_eq!((e.usage(), e.partial()), (None, None));
     }
 
     #[test]

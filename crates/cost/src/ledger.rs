@@ -7,7 +7,9 @@ use serde::Serialize;
 
 use crate::cost::Cost;
 
-/// One priced call.
+/// One priced call: an attempt that reported usage, whether it succeeded or failed
+/// (a failed attempt's usage is what the provider reported before or with its
+/// error).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Entry {
     /// The scenario the call belongs to, if any.

@@ -151,6 +151,13 @@
 //! [`Ledger`] keeps every priced call and totals them by target, model and
 //! scenario. It is a plain struct; wrap it in `Arc<Mutex<_>>` to record from
 //! async code.
+//!
+//! A call that failed is billed too when the provider reported usage for it: an
+//! Anthropic stream that broke after `message_start` processed its input, and
+//! OpenRouter sends `usage` with a mid-stream error. Such an error carries the
+//! report ([`llmvcr_core::Error::usage`]), and a router pricing usage with the
+//! catalog (`llmvcr_router::Router::with_usage_cost`) calls its closure, and so
+//! records a ledger entry, for every attempt that reported usage, failed or not.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]

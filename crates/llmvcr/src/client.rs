@@ -8,7 +8,7 @@ use bytes::Bytes;
 use futures::Stream;
 use http::HeaderMap;
 use llmvcr_core::{
-    ChatRequest, ChatResponse, Error, ErrorKind, Result, StreamAccumulator, StreamEvent,
+    ChatRequest, ChatResponse, Error, ErrorKind, Result, StreamAccumulator, StreamEvent, Usage,
 };
 use llmvcr_providers::{Adapter, Endpoint, StreamDecoder, adapter_for};
 use reqwest_middleware::{ClientBuilder as HttpClientBuilder, ClientWithMiddleware, Middleware};
@@ -307,6 +307,8 @@ pub struct ChatStream {
     body: Option<ByteStream>,
     decoder: Box<dyn StreamDecoder>,
     pending: VecDeque<StreamEvent>,
+    /// The last usage the stream reported, kept on a transport error that ends it.
+    usage: Option<Usage>,
 }
 
 impl fmt::Debug for ChatStream {
@@ -325,20 +327,25 @@ impl ChatStream {
             body: Some(body),
             decoder,
             pending: VecDeque::new(),
+            usage: None,
         }
     }
 
     /// Reads the rest of the stream and aggregates it. On a mid-stream error, the
-    /// error is returned together with the output received so far.
+    /// error is returned together with the output received so far; both keep the
+    /// usage the provider reported before or with the error.
     pub async fn collect_response(mut self) -> std::result::Result<ChatResponse, PartialError> {
         let mut acc = StreamAccumulator::new();
         while let Some(item) = futures::StreamExt::next(&mut self).await {
             match item {
                 Ok(event) => acc.push(&event),
                 Err(error) => {
+                    let error = acc.fail(error);
+                    let mut partial = acc.snapshot();
+                    partial.usage = error.usage();
                     return Err(PartialError {
                         error,
-                        partial: acc.snapshot(),
+                        partial,
                         had_content: acc.has_content(),
                     });
                 }
@@ -351,9 +358,11 @@ impl ChatStream {
 /// A stream that failed midway: the error and what had arrived before it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartialError {
-    /// The error.
+    /// The error, with the usage reported before or with it
+    /// ([`Error::usage`]) and, when content had arrived, the partial output
+    /// ([`Error::partial`]).
     pub error: Error,
-    /// The output aggregated before the error.
+    /// The output aggregated before the error. Its `usage` is the error's.
     pub partial: ChatResponse,
     /// Whether any content had arrived before the error.
     pub had_content: bool,
@@ -383,6 +392,9 @@ impl Stream for ChatStream {
         let this = &mut *self;
         loop {
             if let Some(ev) = this.pending.pop_front() {
+                if let StreamEvent::Usage(u) = &ev {
+                    this.usage = Some(*u);
+                }
                 return Poll::Ready(Some(Ok(ev)));
             }
             let Some(body) = this.body.as_mut() else {
@@ -398,7 +410,13 @@ impl Stream for ChatStream {
                     }
                 },
                 Poll::Ready(Some(Err(e))) => {
+                    // The connection broke (every decoded event has been taken):
+                    // the usage reported so far stays on the error.
                     this.body = None;
+                    let e = match e.usage() {
+                        Some(_) => e,
+                        None => e.with_usage(this.usage),
+                    };
                     return Poll::Ready(Some(Err(e)));
                 }
                 Poll::Ready(None) => {

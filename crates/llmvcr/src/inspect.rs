@@ -14,7 +14,7 @@
 //! | `model` | the response's model, else the request's |
 //! | `text` | the visible answer, reasoning excluded |
 //! | `tool_calls` | `[{"name", "arguments"}]`, arguments parsed (or the raw string if not JSON) |
-//! | `usage` | `{"input_tokens", "output_tokens"}` (all input, cached included; all output, reasoning included) or null |
+//! | `usage` | `{"input_tokens", "output_tokens"}` (all input, cached included; all output, reasoning included) or null; for a failed interaction, the usage the provider reported before or with the error (a stream's `message_start`, an error chunk or body carrying `usage`) |
 //! | `finish_reason` | the provider's raw value (last non-null in streams) |
 //! | `error` | null or `{"kind", "retryable", "message"}` |
 
@@ -173,6 +173,14 @@ pub fn summarize(
         });
         summary.finish_reason = r.finish_reason.map(|f| f.raw);
     }
+    // A failed call still reports what the provider billed: the error's usage is the
+    // latest report (an error chunk's own `usage`, or the last one before it).
+    if let Some(u) = error.as_ref().and_then(Error::usage) {
+        summary.usage = Some(UsageSummary {
+            input_tokens: u.input_tokens,
+            output_tokens: u.output_tokens,
+        });
+    }
     if summary.model.is_none() {
         summary.model = request_model;
     }
@@ -210,7 +218,7 @@ fn decode_chat(
             events.iter().for_each(|e| acc.push(e));
             None
         }
-        Err(e) => Some(e),
+        Err(e) => Some(acc.fail(e)),
     };
     (Some(acc.finish()), error)
 }
@@ -318,7 +326,7 @@ fn request_model(url: &str, req: Option<&Value>) -> Option<String> {
 /// the request has no JSON body and no user input.
 ///
 /// ```
-/// use llmvcr::cassette::{Body, Headers, RecordedInteraction, RecordedRequest, RecordedResponse};
+/// use llmvcr::cassette::{Headers, RecordedBody as Body, RecordedInteraction, RecordedRequest, RecordedResponse};
 ///
 /// let body = serde_json::json!({"model": "m", "messages": [
 ///     {"role": "user", "content": "first"},
@@ -502,7 +510,106 @@ event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\"
             body,
         );
         assert_eq!(response.unwrap().text, "Hel");
-        assert_eq!(error.unwrap().kind, llmvcr_core::ErrorKind::Overloaded);
+        let error = error.unwrap();
+        assert_eq!(error.kind, llmvcr_core::ErrorKind::Overloaded);
+        // The usage of `message_start` stays on the error, with the partial text.
+        assert_eq!(
+            error.usage().map(|u| (u.input_tokens, u.output_tokens)),
+            Some((5, 1))
+        );
+        assert_eq!(error.partial().map(|p| p.text.as_str()), Some("Hel"));
+    }
+
+    fn interaction(url: &str, status: u16, content_type: &str, body: &str) -> RecordedInteraction {
+        use llmvcr_cassette::{Headers, RecordedBody as Body, RecordedRequest, RecordedResponse};
+        let mut headers = Headers::new();
+        headers.push("content-type", vec![content_type.to_string()]);
+        RecordedInteraction {
+            request: RecordedRequest {
+                method: "POST".into(),
+                uri: url.into(),
+                headers: Headers::new(),
+                body: Body::Json(serde_json::json!({"model": "m", "stream": true})),
+                body_decoded_from: None,
+            },
+            response: RecordedResponse {
+                status,
+                reason: None,
+                headers,
+                body: Body::Text(body.into()),
+                body_decoded_from: None,
+            },
+            recorded_at: None,
+        }
+    }
+
+    #[test]
+    fn failed_interactions_report_their_usage() {
+        // Reconstructed from the documented wire formats; no recording in
+        // `cassettes/` has an error with usage.
+        let usage = |s: &InteractionSummary| s.usage.map(|u| (u.input_tokens, u.output_tokens));
+        // OpenRouter: the usage comes in the error chunk itself.
+        let sse = "data: {\"id\":\"gen-1\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"}}]}\n\n\
+data: {\"id\":\"gen-1\",\"error\":{\"code\":502,\"message\":\"Provider returned error\"},\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"},\"finish_reason\":\"error\"}],\"usage\":{\"prompt_tokens\":20,\"completion_tokens\":2}}\n\n";
+        let s = summarize(
+            "f",
+            0,
+            &interaction(
+                "https://openrouter.ai/api/v1/chat/completions",
+                200,
+                "text/event-stream",
+                sse,
+            ),
+        );
+        assert_eq!(s.error.as_ref().map(|e| e.kind.as_str()), Some("server"));
+        assert_eq!(usage(&s), Some((20, 2)));
+        assert_eq!(s.text, "Hel");
+        // Anthropic: the usage of `message_start`, before the error event.
+        let sse = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"claude-x\",\"usage\":{\"input_tokens\":40,\"output_tokens\":1}}}\n\n\
+event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+        let s = summarize(
+            "f",
+            0,
+            &interaction(
+                "https://api.anthropic.com/v1/messages",
+                200,
+                "text/event-stream",
+                sse,
+            ),
+        );
+        assert_eq!(
+            s.error.as_ref().map(|e| e.kind.as_str()),
+            Some("overloaded")
+        );
+        assert_eq!(usage(&s), Some((40, 1)));
+        // A non-2xx body with usage.
+        let body = r#"{"error":{"code":502,"message":"Upstream error"},"usage":{"prompt_tokens":7,"completion_tokens":0}}"#;
+        let s = summarize(
+            "f",
+            0,
+            &interaction(
+                "https://openrouter.ai/api/v1/chat/completions",
+                502,
+                "application/json",
+                body,
+            ),
+        );
+        assert_eq!(usage(&s), Some((7, 0)));
+        // An error without usage stays null.
+        let body = r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+        let s = summarize(
+            "f",
+            0,
+            &interaction(
+                "https://api.anthropic.com/v1/messages",
+                529,
+                "application/json",
+                body,
+            ),
+        );
+        assert_eq!(s.usage, None);
+        let json = serde_json::to_value(&s).unwrap();
+        assert!(json["usage"].is_null());
     }
 
     #[test]

@@ -692,3 +692,150 @@ async fn client_debug_never_shows_the_key() {
             .build();
     assert!(!format!("{client:?}").contains("visible-if-leaked"));
 }
+
+// ---------------------------------------------------------------------------------
+// Usage on errors
+//
+// No recording in `cassettes/` has a provider error with usage, so these bodies are
+// reconstructed from the documented wire formats: Anthropic's `event: error` after
+// `message_start` in an HTTP 200 stream, and OpenRouter's mid-stream error chunk
+// (`error` object, `finish_reason: "error"`) carrying `usage`.
+
+/// Anthropic: `message_start` (12 input tokens, 1 output), the text "Hel", then
+/// `overloaded_error`.
+const ANTHROPIC_OVERLOADED_AFTER_TEXT: &str = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_9\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5-20250929\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":12,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,\"output_tokens\":1}}}\n\n\
+event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n\
+event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hel\"}}\n\n\
+event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+
+/// OpenRouter: one text chunk, then an error chunk with `usage`.
+const OPENROUTER_ERROR_CHUNK_WITH_USAGE: &str = ": OPENROUTER PROCESSING\n\n\
+data: {\"id\":\"gen-9\",\"model\":\"openai/gpt-4o-mini\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"},\"finish_reason\":null}]}\n\n\
+data: {\"id\":\"gen-9\",\"model\":\"openai/gpt-4o-mini\",\"object\":\"chat.completion.chunk\",\"error\":{\"code\":502,\"message\":\"Provider returned error\"},\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\"},\"finish_reason\":\"error\"}],\"usage\":{\"prompt_tokens\":20,\"completion_tokens\":2,\"total_tokens\":22}}\n\n\
+data: [DONE]\n\n";
+
+async fn streaming_server(body: &'static str) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "text/event-stream")
+                .set_body_raw(body.as_bytes().to_vec(), "text/event-stream"),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+fn tokens(input_tokens: u64, output_tokens: u64) -> llmvcr::Usage {
+    llmvcr::Usage {
+        input_tokens,
+        output_tokens,
+        ..llmvcr::Usage::default()
+    }
+}
+
+#[tokio::test]
+async fn a_failed_stream_keeps_its_usage_through_the_client() {
+    for (name, endpoint, body, expected) in [
+        (
+            "anthropic",
+            Endpoint::anthropic as fn() -> Endpoint,
+            ANTHROPIC_OVERLOADED_AFTER_TEXT,
+            tokens(12, 1),
+        ),
+        (
+            "openrouter",
+            Endpoint::openrouter,
+            OPENROUTER_ERROR_CHUNK_WITH_USAGE,
+            tokens(20, 2),
+        ),
+    ] {
+        let server = streaming_server(body).await;
+        let endpoint = endpoint()
+            .with_base_url(&server.uri())
+            .with_api_key(Secret::new(KEY));
+        let client = Client::builder(endpoint).key_from_env(false).build();
+        let req = ChatRequest::new("m").user("hi");
+        let failed = client
+            .chat_stream(&req)
+            .await
+            .unwrap()
+            .collect_response()
+            .await
+            .unwrap_err();
+        assert!(failed.had_content, "{name}");
+        assert_eq!(failed.error.usage(), Some(expected), "{name}");
+        assert_eq!(failed.partial.text, "Hel", "{name}");
+        assert_eq!(failed.partial.usage, Some(expected), "{name}");
+        assert_eq!(
+            failed.error.partial().map(|p| p.text.as_str()),
+            Some("Hel"),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_error_body_with_usage_keeps_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(502).set_body_json(json!({
+            "error": {"code": 502, "message": "Provider returned error"},
+            "usage": {"prompt_tokens": 31, "completion_tokens": 0, "total_tokens": 31}
+        })))
+        .mount(&server)
+        .await;
+    let endpoint = Endpoint::openrouter()
+        .with_base_url(&server.uri())
+        .with_api_key(Secret::new(KEY));
+    let client = Client::builder(endpoint).key_from_env(false).build();
+    let err = client
+        .chat(&ChatRequest::new("m").user("hi"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Server);
+    assert_eq!(err.usage(), Some(tokens(31, 0)));
+}
+
+#[tokio::test]
+async fn the_router_bills_a_failed_attempt_through_client_transport() {
+    use llmvcr::routing::{ClientTransport, Router, RouterPolicy, Target};
+    // Anthropic fails after `message_start` (before any text), OpenRouter answers.
+    let anthropic = streaming_server(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_8\",\"model\":\"claude-sonnet-4-5-20250929\",\"content\":[],\"usage\":{\"input_tokens\":100,\"output_tokens\":1}}}\n\n\
+event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n",
+    )
+    .await;
+    let openrouter = streaming_server(
+        "data: {\"id\":\"gen-1\",\"model\":\"openai/gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":3,\"total_tokens\":12}}\n\ndata: [DONE]\n\n",
+    )
+    .await;
+    let client = |endpoint: Endpoint, server: &MockServer| {
+        let endpoint = endpoint
+            .with_base_url(&server.uri())
+            .with_api_key(Secret::new(KEY));
+        Client::builder(endpoint).key_from_env(false).build()
+    };
+    let transport = ClientTransport::new()
+        .with("claude", client(Endpoint::anthropic(), &anthropic))
+        .with("router", client(Endpoint::openrouter(), &openrouter));
+    let targets = vec![
+        Target::new("claude", "anthropic", "claude-sonnet-4-5"),
+        Target::new("router", "openrouter", "openai/gpt-4o-mini"),
+    ];
+    // One micro-dollar per token.
+    let router = Router::new(transport, targets, RouterPolicy::default())
+        .unwrap()
+        .with_usage_cost(|_, u| Some(u.total_tokens()));
+    let outcome = router.chat(&ChatRequest::new("any").user("hi")).await;
+    assert_eq!(outcome.served_by.as_deref(), Some("router"));
+    assert_eq!(
+        outcome.log[0].outcome.error_kind(),
+        Some(ErrorKind::Overloaded)
+    );
+    assert_eq!(outcome.log[0].usage, Some(tokens(100, 1)));
+    assert_eq!(outcome.log[0].cost_micro_usd, Some(101));
+    assert_eq!(outcome.log[1].usage, Some(tokens(9, 3)));
+    assert_eq!(router.spent_micro_usd(), 101 + 12);
+}

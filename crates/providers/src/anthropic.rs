@@ -8,6 +8,10 @@
 //! so it adds `cache_read_input_tokens` and `cache_creation_input_tokens` to the
 //! API's `input_tokens`, which counts only the uncached part.
 //!
+//! A stream that fails (an `event: error` such as `overloaded_error`, sent after
+//! `message_start`) keeps the usage reported so far on the error: the input tokens
+//! of `message_start` and the output tokens of any `message_delta` before it.
+//!
 //! Server tool blocks (`server_tool_use`, `web_search_tool_result`, ...) are run by
 //! Anthropic, not by the caller, so they never become [`ToolCall`]s, streamed or not.
 //!

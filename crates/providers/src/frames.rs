@@ -3,7 +3,7 @@
 
 use std::fmt::Debug;
 
-use llmvcr_core::{Error, Provider, Result, StreamEvent};
+use llmvcr_core::{Error, Provider, Result, StreamEvent, Usage};
 
 use crate::adapter::StreamDecoder;
 use llmvcr_framing::{FrameError, JsonArrayFramer, NdjsonFramer, SseFramer, SseItem, StreamFormat};
@@ -264,11 +264,17 @@ pub(crate) trait FrameHandler: Send + Debug {
 /// When a frame fails (malformed, or an error the provider sent inside the stream),
 /// the events decoded before it in the same call are returned first, and the error is
 /// returned by the next call. Once failed, every later call returns the same error.
+///
+/// The error keeps the usage the stream reported before it (the last
+/// [`StreamEvent::Usage`]), unless the handler attached a later report from the
+/// failing frame itself: a failed call is billed for what the provider counted.
 #[derive(Debug)]
 pub(crate) struct FrameDecoder<H> {
     frames: JsonFrames,
     handler: H,
     failed: Option<Error>,
+    /// The last usage the stream reported.
+    usage: Option<Usage>,
 }
 
 impl<H: FrameHandler> FrameDecoder<H> {
@@ -278,6 +284,7 @@ impl<H: FrameHandler> FrameDecoder<H> {
             frames: JsonFrames::new(format, provider),
             handler,
             failed: None,
+            usage: None,
         }
     }
 
@@ -295,10 +302,27 @@ impl<H: FrameHandler> FrameDecoder<H> {
                 return self.fail(out, e);
             }
         }
+        self.track_usage(&out);
         Ok(out)
     }
 
+    /// Remembers the last usage among `events`.
+    fn track_usage(&mut self, events: &[StreamEvent]) {
+        let last = events.iter().rev().find_map(|e| match e {
+            StreamEvent::Usage(u) => Some(*u),
+            _ => None,
+        });
+        if last.is_some() {
+            self.usage = last;
+        }
+    }
+
     fn fail(&mut self, out: Vec<StreamEvent>, e: Error) -> Result<Vec<StreamEvent>> {
+        self.track_usage(&out);
+        let e = match e.usage() {
+            Some(_) => e,
+            None => e.with_usage(self.usage),
+        };
         self.failed = Some(e.clone());
         if out.is_empty() { Err(e) } else { Ok(out) }
     }
@@ -319,10 +343,11 @@ impl<H: FrameHandler> StreamDecoder for FrameDecoder<H> {
         }
         let frames = self.frames.finish();
         let mut out = self.handle(frames)?;
-        if self.failed.is_none()
-            && let Err(e) = self.handler.end(&mut out)
-        {
-            return self.fail(out, e);
+        if self.failed.is_none() {
+            if let Err(e) = self.handler.end(&mut out) {
+                return self.fail(out, e);
+            }
+            self.track_usage(&out);
         }
         Ok(out)
     }

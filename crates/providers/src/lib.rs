@@ -14,8 +14,10 @@
 //! response body into a [`ChatResponse`](llmvcr_core::ChatResponse), decodes a stream
 //! incrementally into [`StreamEvent`](llmvcr_core::StreamEvent)s, and classifies
 //! errors into an [`ErrorKind`](llmvcr_core::ErrorKind), errors that arrive inside a
-//! 200 body or stream included. Adapters do no I/O: the `llmvcr` crate sends what they
-//! build.
+//! 200 body or stream included. An error keeps the usage the provider reported before
+//! or with it ([`Error::usage`](llmvcr_core::Error::usage)): a stream's last usage
+//! report before the error, or the `usage` of an error chunk or body, so a failed call
+//! can be billed. Adapters do no I/O: the `llmvcr` crate sends what they build.
 //!
 //! ```
 //! use llmvcr_core::ChatRequest;

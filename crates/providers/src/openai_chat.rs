@@ -7,10 +7,14 @@
 //! |---|---|
 //! | OpenAI, Azure | the output limit is sent as `max_completion_tokens` (o-series and gpt-5 reject `max_tokens`) |
 //! | Azure | `?api-version=` is appended when the endpoint has one; the first stream chunk has empty `choices` |
-//! | OpenRouter | reasoning effort is sent as `reasoning: {effort}`; errors can arrive inside an HTTP 200 body or stream; reasoning comes back as `reasoning` / `reasoning_details` |
+//! | OpenRouter | reasoning effort is sent as `reasoning: {effort}`; errors can arrive inside an HTTP 200 body or stream, with the `usage` of the failed generation in the same chunk; reasoning comes back as `reasoning` / `reasoning_details` |
 //! | Groq | stream usage can arrive under `x_groq.usage`; reasoning comes back as `reasoning` |
 //! | Mistral | no `stream_options` (usage is always in the last chunk); `content` may be an array with `thinking` parts; tool arguments may be a JSON object; cached tokens may be reported as `num_cached_tokens` |
 //! | LM Studio, Ollama, others | the plain OpenAI dialect with `max_tokens` |
+//!
+//! An error keeps the usage reported with it (in an error chunk, an error body, or a
+//! body whose choice failed) or, in a stream, before it: see
+//! [`Error::usage`](llmvcr_core::Error::usage).
 //!
 //! Decoding keeps reasoning apart from the answer text: `reasoning_content`,
 //! `reasoning`, OpenRouter's `reasoning_details` and Mistral's `thinking` parts all go
@@ -41,7 +45,7 @@
 
 use std::fmt::Debug;
 
-use http::Method;
+use http::{HeaderMap, Method};
 use llmvcr_core::{
     ChatRequest, ChatResponse, ContentPart, Error, FinishKind, FinishReason, Message, Provider,
     ReasoningAnchor, ReasoningFormat, ReasoningItem, ResponseFormat, Result, Role, StreamEvent,
@@ -52,7 +56,7 @@ use serde_json::{Map, Value, json};
 
 use crate::adapter::{Adapter, StreamDecoder, WireRequest};
 use crate::endpoint::{Endpoint, WireApi};
-use crate::error::error_in_body;
+use crate::error::{classify_http, error_in_body};
 use crate::frames::{FrameDecoder, FrameHandler, JsonFrame, StartTracker, format_for, parse_body};
 use crate::wire::{
     bad_request, build_url, image_url, merge_extra, non_empty_str, number, standard_headers,
@@ -210,7 +214,7 @@ impl Adapter for OpenAiChat {
     fn decode(&self, body: &[u8]) -> Result<ChatResponse> {
         let value = parse_body(body, self.provider)?;
         if let Some(err) = error_in_body(self.provider, &value) {
-            return Err(err);
+            return Err(err.with_usage(chat_usage(&value)));
         }
         if !value.is_object() {
             return Err(not_an_object(self.provider, "response body"));
@@ -225,7 +229,7 @@ impl Adapter for OpenAiChat {
             return Ok(response);
         };
         if let Some(err) = choice_error(self.provider, choice) {
-            return Err(err);
+            return Err(err.with_usage(response.usage));
         }
         let message = choice.get("message").unwrap_or(&Value::Null);
         let content = split_content(message.get("content"));
@@ -263,6 +267,16 @@ impl Adapter for OpenAiChat {
             self.provider,
             ChatStream::new(self.provider),
         ))
+    }
+
+    /// Classifies a non-2xx response, keeping the `usage` its body reports, if any
+    /// (the tokens a compatible server counted before it failed).
+    fn classify(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+        let usage = serde_json::from_slice::<Value>(body)
+            .ok()
+            .as_ref()
+            .and_then(chat_usage);
+        classify_http(self.provider, status, headers, body).with_usage(usage)
     }
 }
 
@@ -740,8 +754,10 @@ impl ChatStream {
 impl FrameHandler for ChatStream {
     fn frame(&mut self, frame: &JsonFrame, out: &mut Vec<StreamEvent>) -> Result<()> {
         let chunk = &frame.data;
+        // An error chunk can carry the usage of the failed generation (OpenRouter
+        // sends `error` and `usage` in one chunk): it stays on the error.
         if let Some(err) = error_in_body(self.provider, chunk) {
-            return Err(err);
+            return Err(err.with_usage(chat_usage(chunk)));
         }
         if !chunk.is_object() {
             return Err(not_an_object(self.provider, "stream chunk"));
@@ -754,7 +770,7 @@ impl FrameHandler for ChatStream {
         let choices = chunk.get("choices").and_then(Value::as_array);
         for choice in choices.into_iter().flatten().filter(|c| is_first_choice(c)) {
             if let Some(err) = choice_error(self.provider, choice) {
-                return Err(err);
+                return Err(err.with_usage(chat_usage(chunk)));
             }
             if let Some(delta) = choice.get("delta") {
                 self.delta(delta, out);

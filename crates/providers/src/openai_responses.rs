@@ -267,7 +267,11 @@ impl Adapter for OpenAiResponses {
     fn decode(&self, body: &[u8]) -> Result<ChatResponse> {
         let value = parse_body(body, self.provider)?;
         if let Some(err) = error_in_body(self.provider, &value) {
-            return Err(err);
+            // A failed response object reports the usage of what it did.
+            let usage = value
+                .get("usage")
+                .and_then(|u| usage_from(u, RESPONSES_USAGE));
+            return Err(err.with_usage(usage));
         }
         if !value.is_object() {
             return Err(
@@ -843,6 +847,19 @@ mod tests {
         let e = d.finish().unwrap_err();
         assert_eq!(e.kind, ErrorKind::Server);
         assert_eq!(e.code.as_deref(), Some("server_error"));
+        // The failed response's usage stays on the error.
+        let reported = llmvcr_core::Usage {
+            input_tokens: 3,
+            output_tokens: 1,
+            ..llmvcr_core::Usage::default()
+        };
+        assert_eq!(e.usage(), Some(reported));
+        // The same response as a non-streamed body.
+        let body = json!({"status": "failed", "error": {"code": "server_error", "message": "boom"}, "usage": {"input_tokens": 3, "output_tokens": 1}});
+        let e = OpenAiResponses::new(Provider::OpenAi)
+            .decode(body.to_string().as_bytes())
+            .unwrap_err();
+        assert_eq!(e.usage(), Some(reported));
     }
 
     #[test]

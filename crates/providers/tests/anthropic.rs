@@ -992,3 +992,80 @@ proptest! {
         cuts_agree(&adapter(), SSE, &fixture(DIR, RECORDED[which]), &cuts)?;
     }
 }
+
+// ---------------------------------------------------------------------------------
+// Usage on errors
+
+/// The first `n` events of the real recording `stream_events_text.sse`, then an
+/// `event: error` frame. No recording in `cassettes/` has an error event, so the
+/// error frame is reconstructed from Anthropic's documented wire format (an SSE
+/// `error` event whose data is `{"type":"error","error":{"type","message"}}`, sent
+/// with HTTP 200 after `message_start`).
+fn real_events_then_overloaded(n: usize) -> Vec<u8> {
+    let recorded = String::from_utf8(fixture(DIR, "stream_events_text.sse")).unwrap();
+    let mut out: String = recorded
+        .split_inclusive("\n\n")
+        .take(n)
+        .collect::<Vec<_>>()
+        .concat();
+    out.push_str("event: error\n");
+    out.push_str(
+        "data: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n",
+    );
+    out.into_bytes()
+}
+
+#[test]
+fn an_error_after_message_start_keeps_its_input_tokens() {
+    // message_start only: `usage` {input_tokens: 10, output_tokens: 2}.
+    let body = real_events_then_overloaded(1);
+    for (events, err) in [
+        whole(&adapter(), SSE, &body),
+        bytewise(&adapter(), SSE, &body),
+    ] {
+        let err = err.expect("the stream must fail");
+        assert_eq!(err.kind, ErrorKind::Overloaded);
+        assert_eq!(err.usage(), Some(usage(10, 2)));
+        // No content had arrived: no partial response on the decoder's error.
+        assert!(err.partial().is_none());
+        assert!(aggregate(&events).text.is_empty());
+    }
+}
+
+#[test]
+fn an_error_after_message_delta_keeps_its_output_tokens() {
+    // message_start, content_block_start, ping, the "Hello" delta,
+    // content_block_stop and message_delta (`usage.output_tokens: 4`); no
+    // message_stop.
+    let body = real_events_then_overloaded(6);
+    let (events, err) = whole(&adapter(), SSE, &body);
+    let err = err.expect("the stream must fail");
+    assert_eq!(err.usage(), Some(usage(10, 4)));
+    // Folding the events and the error gives the partial answer with that usage.
+    let mut acc = llmvcr_core::StreamAccumulator::new();
+    events.iter().for_each(|e| acc.push(e));
+    let err = acc.fail(err);
+    assert_eq!(err.usage(), Some(usage(10, 4)));
+    let partial = err.partial().cloned().expect("text had arrived");
+    assert_eq!(partial.text, "Hello");
+    assert_eq!(partial.usage, Some(usage(10, 4)));
+}
+
+#[test]
+fn the_error_of_a_failed_stream_keeps_its_usage_on_every_later_call() {
+    let mut decoder = adapter().stream_decoder(SSE);
+    let first = decoder.feed(OVERLOADED_STREAM.as_bytes()).unwrap();
+    assert!(first.contains(&StreamEvent::Usage(usage(3, 1))));
+    assert_eq!(decoder.feed(b"").unwrap_err().usage(), Some(usage(3, 1)));
+    assert_eq!(decoder.finish().unwrap_err().usage(), Some(usage(3, 1)));
+}
+
+#[test]
+fn an_error_before_any_usage_reports_none() {
+    let (_, err) = whole(
+        &adapter(),
+        SSE,
+        b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n",
+    );
+    assert_eq!(err.unwrap().usage(), None);
+}

@@ -1012,3 +1012,27 @@ proptest! {
         cuts_agree(&adapter(), content_type(name), &fixture(DIR, name), &cuts)?;
     }
 }
+
+// ---------------------------------------------------------------------------------
+// Usage on errors
+
+#[test]
+fn an_error_after_a_chunk_with_usage_keeps_that_usage() {
+    // The first chunk of the real `text_stream.sse` (169 prompt tokens), then an
+    // error element; the error is reconstructed from Gemini's documented error
+    // object, as no recording has one mid-stream.
+    let recorded = String::from_utf8(fixture(DIR, "text_stream.sse")).unwrap();
+    let first = recorded.lines().find(|l| l.starts_with("data:")).unwrap();
+    let body = format!(
+        "{first}\r\n\r\ndata: {{\"error\":{{\"code\":503,\"message\":\"The model is overloaded.\",\"status\":\"UNAVAILABLE\"}}}}\r\n\r\n"
+    );
+    for (events, err) in [
+        whole(&adapter(), SSE, body.as_bytes()),
+        bytewise(&adapter(), SSE, body.as_bytes()),
+    ] {
+        let err = err.expect("the stream must fail");
+        assert_eq!(err.kind, ErrorKind::Overloaded);
+        assert_eq!(err.usage(), usage(169, 0, 0));
+        assert_eq!(aggregate(&events).text, "The temperature in Paris");
+    }
+}

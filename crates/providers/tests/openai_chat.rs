@@ -897,3 +897,91 @@ fn json_error_body_answering_a_stream_request_is_classified() {
     assert_eq!(err.kind, llmvcr_core::ErrorKind::RateLimited);
     assert_eq!(err.status, Some(429));
 }
+
+// ---------------------------------------------------------------------------
+// Usage on errors
+// ---------------------------------------------------------------------------
+
+/// OpenRouter's mid-stream error chunk carrying `usage`. No recording in
+/// `cassettes/` has one: the stream is reconstructed from OpenRouter's documented
+/// format for errors during streaming (see `tests/data/openai_chat/README.md`).
+#[test]
+fn openrouter_error_chunk_keeps_its_usage() {
+    let body = fixture(DIR, "openrouter_error_stream_usage.sse");
+    let expected = Usage {
+        input_tokens: 888,
+        output_tokens: 3,
+        cached_input_tokens: 512,
+        ..Usage::default()
+    };
+    for (events, err) in [
+        whole(&chat(Provider::OpenRouter), SSE, &body),
+        support::bytewise(&chat(Provider::OpenRouter), SSE, &body),
+    ] {
+        let err = err.expect("the stream must fail");
+        assert_eq!(err.kind, ErrorKind::Server);
+        assert!(
+            err.message.contains("upstream stream ended"),
+            "{}",
+            err.message
+        );
+        assert_eq!(err.status, Some(502));
+        assert_eq!(err.usage(), Some(expected));
+        // The events before the error carry no usage: it came with the error only.
+        assert!(!events.iter().any(|e| matches!(e, StreamEvent::Usage(_))));
+        let mut acc = llmvcr_core::StreamAccumulator::new();
+        events.iter().for_each(|e| acc.push(e));
+        let partial = acc.fail(err).partial().cloned().expect("text had arrived");
+        assert_eq!(partial.text, "The capital of Mexico");
+        assert_eq!(partial.usage, Some(expected));
+    }
+}
+
+#[test]
+fn error_chunks_of_compatible_servers_keep_usage() {
+    // A choice-level error with usage in the same chunk (OpenRouter's other shape).
+    let sse = "data: {\"id\":\"gen-3\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"error\",\"error\":{\"code\":502,\"message\":\"Upstream error\"}}],\"usage\":{\"prompt_tokens\":40,\"completion_tokens\":0}}\n\n";
+    let (_, err) = whole(&chat(Provider::OpenRouter), SSE, sse.as_bytes());
+    let err = err.unwrap();
+    assert_eq!(err.kind, ErrorKind::Server);
+    assert_eq!(err.usage(), Some(usage(40, 0)));
+    // Usage reported in an earlier chunk is kept when a later error chunk has none.
+    let sse = concat!(
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":1}}\n\n",
+        "data: {\"error\":{\"message\":\"The server had an error while processing your request.\",\"type\":\"server_error\"}}\n\n",
+    );
+    let (_, err) = whole(&chat(Provider::OpenAi), SSE, sse.as_bytes());
+    assert_eq!(err.unwrap().usage(), Some(usage(9, 1)));
+    // An error chunk without usage after none: no usage is invented.
+    let (_, err) = whole(
+        &chat(Provider::OpenRouter),
+        SSE,
+        &fixture(DIR, "openrouter_error_stream.sse"),
+    );
+    assert_eq!(err.unwrap().usage(), None);
+}
+
+#[test]
+fn error_bodies_keep_usage() {
+    // A 200 body whose choice failed, with the usage of the failed generation.
+    let body = br#"{"id":"gen-2","choices":[{"index":0,"finish_reason":"error","message":{"content":""},"error":{"code":502,"message":"Upstream error from provider"}}],"usage":{"prompt_tokens":120,"completion_tokens":7}}"#;
+    let e = chat(Provider::OpenRouter).decode(body).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Server);
+    assert_eq!(e.usage(), Some(usage(120, 7)));
+    // A top-level error object next to usage in a 200 body.
+    let body = br#"{"error":{"code":429,"message":"Provider returned error"},"usage":{"prompt_tokens":30,"completion_tokens":0}}"#;
+    let e = chat(Provider::OpenRouter).decode(body).unwrap_err();
+    assert_eq!(e.usage(), Some(usage(30, 0)));
+    // A non-2xx body with usage, classified by the adapter.
+    let body = br#"{"error":{"code":502,"message":"Upstream error"},"usage":{"prompt_tokens":5,"completion_tokens":2}}"#;
+    let e = chat(Provider::OpenRouter).classify(502, &http::HeaderMap::new(), body);
+    assert_eq!(e.kind, ErrorKind::Server);
+    assert_eq!(e.usage(), Some(usage(5, 2)));
+    // The usual error bodies carry none.
+    let e = chat(Provider::OpenRouter)
+        .decode(&fixture(DIR, "openrouter_error_200.json"))
+        .unwrap_err();
+    assert_eq!(e.usage(), None);
+    let e = chat(Provider::OpenAi).classify(500, &http::HeaderMap::new(), b"<html>");
+    assert_eq!(e.usage(), None);
+}

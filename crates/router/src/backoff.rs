@@ -1,3 +1,7 @@
+//! [`Backoff`]: the delays between retries of one target (exponential from
+//! `retry.base` up to `retry.cap`, with the policy's [`Jitter`]), drawn from a
+//! seeded generator so a seed always gives the same waits.
+
 use std::time::Duration;
 
 use crate::rng::SplitMix64;

@@ -1,3 +1,8 @@
+//! The circuit breaker of one target: closed, open for a cooldown after too many
+//! retryable failures, then half-open with a few probe calls ([`BreakerState`],
+//! configured by [`BreakerPolicy`]). A non-retryable error (a bad request, a quota)
+//! says nothing about the target's health and does not count.
+
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 

@@ -104,6 +104,29 @@
 //! with [`Router::record_cost`]. The budget is checked before each attempt, not
 //! reserved, so concurrent calls through one router can together pass it by at most
 //! their in-flight worst cases.
+//!
+//! Every attempt that reported usage is billed, failed attempts included: an
+//! Anthropic stream that failed after `message_start` still processed its input,
+//! and an OpenRouter error chunk can carry the usage of the failed generation. The
+//! usage is on the attempt's error ([`Error::usage`](llmvcr_core::Error::usage)),
+//! the router prices it, counts it against the budget, and logs it with its cost in
+//! the attempt's [`AttemptRecord`] (`usage`, `cost_micro_usd`);
+//! [`RoutedOutcome::cost_micro_usd`] sums a call's attempts.
+//!
+//! # Modules
+//!
+//! | module | for |
+//! |---|---|
+//! | `router` | [`Router`], the [`Transport`] trait and the cost closures: the routing loop |
+//! | `policy` | [`RouterPolicy`] and [`Target`], deserializable from policy files |
+//! | `log` | the attempt log ([`AttemptRecord`]) and the result ([`RoutedOutcome`], [`RouteError`]) |
+//! | `backoff` | [`Backoff`]: retry delays with jitter, seeded |
+//! | `breaker` | the per-target circuit breaker ([`BreakerState`]) |
+//! | `limiter` | per-target request and token rate limits |
+//! | `duration` | durations in policy files ([`parse_duration`], [`format_duration`]) |
+//! | `rng` | the seeded generator behind jitter |
+//!
+//! The modules are private; their public items are re-exported at the crate root.
 #![warn(missing_docs, unreachable_pub)]
 #![forbid(unsafe_code)]
 

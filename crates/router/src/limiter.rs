@@ -1,3 +1,8 @@
+//! Client-side rate limits of one target: token buckets for requests and for
+//! estimated tokens per minute ([`RateLimit`]), in the GCRA form, which computes
+//! the wait before the next call instead of polling. The router sleeps that wait in
+//! virtual time, or gives the target up when it would pass the total deadline.
+
 use std::time::Duration;
 
 use tokio::time::Instant;

@@ -1,6 +1,14 @@
+//! The attempt log: what the router decided at each step of a routed call
+//! ([`AttemptRecord`], [`AttemptOutcome`], [`Next`]), and what the call returns
+//! ([`RoutedOutcome`], [`RouteError`]).
+//!
+//! Every attempt that reached the transport is logged with the usage it reported
+//! and what that usage cost, failed attempts included, so the log accounts for
+//! every token the providers billed.
+
 use std::time::Duration;
 
-use llmvcr_core::{ChatResponse, Error, ErrorKind};
+use llmvcr_core::{ChatResponse, Error, ErrorKind, Usage};
 use serde::Serialize;
 
 use crate::{BreakerState, duration};
@@ -109,13 +117,26 @@ pub struct AttemptRecord {
     pub wait: Duration,
     /// The target's breaker state after the step.
     pub breaker: BreakerState,
+    /// The token usage the attempt reported: a success's usage, or what a failed
+    /// attempt reported before or with its error
+    /// ([`Error::usage`](llmvcr_core::Error::usage)). `None` for decisions that made
+    /// no attempt and for attempts that reported none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// What `usage` cost in micro-dollars, as priced by
+    /// [`Router::with_usage_cost`](crate::Router::with_usage_cost) and counted
+    /// against the budget. `None` without usage, without a price function, or for a
+    /// model it cannot price.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_micro_usd: Option<u64>,
 }
 
 /// Why a routed call failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{}{error}", self.target.as_deref().map(|t| format!("target {t}: ")).unwrap_or_default())]
 pub struct RouteError {
-    /// The last error seen.
+    /// The last error seen, with the usage its attempt reported
+    /// ([`Error::usage`](llmvcr_core::Error::usage)).
     pub error: Error,
     /// The target that produced it, if any was tried.
     pub target: Option<String>,
@@ -156,5 +177,14 @@ impl RoutedOutcome {
     /// Attempts that reached the transport, over all targets.
     pub fn attempts(&self) -> usize {
         self.log.iter().filter(|r| r.outcome.is_attempt()).count()
+    }
+
+    /// The micro-dollars billed for this call: the sum of
+    /// [`AttemptRecord::cost_micro_usd`] over every attempt, failed ones included.
+    pub fn cost_micro_usd(&self) -> u64 {
+        self.log
+            .iter()
+            .filter_map(|r| r.cost_micro_usd)
+            .fold(0, u64::saturating_add)
     }
 }

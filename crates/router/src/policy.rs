@@ -1,3 +1,8 @@
+//! What the router is told: the chain of [`Target`]s and the [`RouterPolicy`]
+//! ([`RetryPolicy`], [`Jitter`], [`Timeouts`], [`BreakerPolicy`], [`RateLimit`],
+//! [`BudgetPolicy`]). All of it deserializes from snake_case YAML or JSON, so
+//! scenario files and applications share one format.
+
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};

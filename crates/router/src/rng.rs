@@ -1,3 +1,6 @@
+//! The seeded generator behind jitter, so that a policy's `seed` reproduces every
+//! backoff exactly.
+
 /// SplitMix64: a tiny, fast, seedable generator. Deterministic for a seed, which is
 /// all jitter needs; not for cryptography.
 #[derive(Debug, Clone)]

@@ -1,3 +1,12 @@
+//! [`Router`]: routes one request over the chain, through a [`Transport`].
+//!
+//! For each target it checks the context window, the breaker, the budget and the
+//! rate limit, makes the attempt under the timeouts, folds the attempt's stream
+//! with a [`StreamAccumulator`], and decides (retry, fall back or stop) from the
+//! error's kind; every step goes into the attempt log. The usage an attempt
+//! reported, successful or failed, is priced by the [`UsageCost`] closure and
+//! counted against the budget.
+
 use std::collections::HashSet;
 use std::fmt;
 use std::pin::Pin;
@@ -175,6 +184,13 @@ impl Run {
     }
 }
 
+/// What an attempt reported and what it cost, for the attempt log.
+#[derive(Default)]
+struct Billed {
+    usage: Option<Usage>,
+    cost_micro_usd: Option<u64>,
+}
+
 enum Decision {
     Retry(Duration),
     Fallback,
@@ -253,8 +269,10 @@ impl Router {
     }
 
     /// Sets how the `Usage` of an attempt is priced. The router then records the cost
-    /// of every attempt that reported usage (successes, and failures with partial
-    /// output) by itself.
+    /// of every attempt that reported usage by itself: successes, and failed attempts
+    /// alike (a stream that failed after `message_start`, an error chunk or body with
+    /// `usage`; see [`Error::usage`]). Each cost counts against the budget and is
+    /// logged in [`AttemptRecord::cost_micro_usd`].
     pub fn with_usage_cost(
         mut self,
         f: impl Fn(&Target, &Usage) -> Option<u64> + Send + Sync + 'static,
@@ -334,6 +352,27 @@ impl Router {
         next: Next,
         wait: Duration,
     ) {
+        self.record_billed(
+            run,
+            ts,
+            (attempt, at),
+            outcome,
+            (next, wait),
+            Billed::default(),
+        );
+    }
+
+    /// [`Router::record`] for an attempt that reached the transport: with the usage
+    /// it reported and what that usage cost.
+    fn record_billed(
+        &self,
+        run: &mut Run,
+        ts: &TargetState,
+        (attempt, at): (u32, Duration),
+        outcome: AttemptOutcome,
+        (next, wait): (Next, Duration),
+        billed: Billed,
+    ) {
         let breaker = lock(&ts.breaker).state(Instant::now());
         run.log.push(AttemptRecord {
             target: ts.target.name.clone(),
@@ -344,6 +383,8 @@ impl Router {
             next,
             wait,
             breaker,
+            usage: billed.usage,
+            cost_micro_usd: billed.cost_micro_usd,
         });
     }
 
@@ -398,23 +439,23 @@ impl Router {
                 {
                     Ok(response) => {
                         lock(&ts.breaker).on_success();
-                        self.charge(&ts.target, response.usage.as_ref());
-                        self.record(
+                        let billed = self.charge(&ts.target, response.usage);
+                        self.record_billed(
                             run,
                             ts,
                             (attempt, at),
                             AttemptOutcome::Success,
-                            Next::Done,
-                            Duration::ZERO,
+                            (Next::Done, Duration::ZERO),
+                            billed,
                         );
                         return Ok((response, ts.target.name.clone()));
                     }
                     Err(failure) => {
                         let kind = failure.error.kind;
                         lock(&ts.breaker).on_failure(kind.retryable(), Instant::now());
-                        if let Some(p) = &failure.partial {
-                            self.charge(&ts.target, p.usage.as_ref());
-                        }
+                        // A failed attempt is billed for the usage it reported, with
+                        // or without partial output.
+                        let billed = self.charge(&ts.target, failure.error.usage());
                         let decision =
                             self.decide(&failure, run, ts, attempt, is_last, &mut backoff);
                         if kind == ErrorKind::ContextLength {
@@ -431,7 +472,7 @@ impl Router {
                             retry_after: failure.error.retry_after,
                             after_content: failure.partial.is_some(),
                         };
-                        self.record(run, ts, (attempt, at), outcome, next, wait);
+                        self.record_billed(run, ts, (attempt, at), outcome, (next, wait), billed);
                         match decision {
                             Decision::Retry(w) => {
                                 run.last = Some((failure.error, ts.target.name.clone()));
@@ -606,11 +647,19 @@ impl Router {
         Decision::Retry(wait)
     }
 
-    fn charge(&self, target: &Target, usage: Option<&Usage>) {
-        if let (Some(f), Some(u)) = (&self.usage_cost, usage)
-            && let Some(cost) = f(target, u)
-        {
+    /// Prices `usage` (when there is a price function and usage) and counts the cost
+    /// against the budget.
+    fn charge(&self, target: &Target, usage: Option<Usage>) -> Billed {
+        let cost_micro_usd = match (&self.usage_cost, &usage) {
+            (Some(f), Some(u)) => f(target, u),
+            _ => None,
+        };
+        if let Some(cost) = cost_micro_usd {
             self.record_cost(&target.name, cost);
+        }
+        Billed {
+            usage,
+            cost_micro_usd,
         }
     }
 
@@ -649,10 +698,15 @@ impl Router {
         let mut stream = stream;
         let mut acc = StreamAccumulator::new();
         let mut last = Instant::now();
-        let fail = |error: Error, acc: &StreamAccumulator| Failure {
-            error,
-            partial: acc.has_content().then(|| acc.snapshot()),
-            stream_started: true,
+        // The error keeps the usage reported so far and, after content, the partial
+        // output.
+        let fail = |error: Error, acc: &StreamAccumulator| {
+            let error = acc.fail(error);
+            Failure {
+                partial: error.partial().cloned(),
+                error,
+                stream_started: true,
+            }
         };
         loop {
             let limits = [

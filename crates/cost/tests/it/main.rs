@@ -1,6 +1,7 @@
 //! Integration tests of llmvcr-cost, built as one binary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod attempts;
 mod cassettes;
 mod catalog;
 mod pricing;

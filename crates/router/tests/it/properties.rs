@@ -2,14 +2,14 @@
 
 use std::time::Duration;
 
-use llmvcr_core::{Error, ErrorKind};
+use llmvcr_core::{Error, ErrorKind, StreamEvent, Usage};
 use llmvcr_router::{
     AttemptOutcome, BreakerPolicy, Jitter, Next, RetryPolicy, RoutedOutcome, Router, RouterPolicy,
     Target, Timeouts,
 };
 use proptest::prelude::*;
 
-use crate::fake::{Fake, Step, cut_after_content, cut_before_content, text};
+use crate::fake::{Fake, Item, Step, cut_after_content, cut_before_content, text};
 
 const KINDS: [ErrorKind; 10] = [
     ErrorKind::RateLimited,
@@ -52,10 +52,39 @@ struct Case {
     seed: u64,
 }
 
+/// The steps of [`step`], and failures that reported usage: an error response with
+/// `usage`, and a stream that reports usage and then fails before any content.
+fn billed_step() -> BoxedStrategy<Step> {
+    let kind = proptest::sample::select(KINDS.to_vec());
+    let usage = (0u64..5_000, 0u64..500).prop_map(|(input_tokens, output_tokens)| Usage {
+        input_tokens,
+        output_tokens,
+        ..Usage::default()
+    });
+    prop_oneof![
+        3 => step(),
+        1 => (kind.clone(), usage.clone()).prop_map(|(k, u)| {
+            Step::Fail(Error::new(k, "scripted").with_usage(Some(u)))
+        }),
+        1 => (kind, usage).prop_map(|(k, u)| Step::Stream {
+            connect: Duration::ZERO,
+            items: vec![
+                Item::Event(Duration::ZERO, StreamEvent::Usage(u)),
+                Item::Error(Duration::from_millis(10), Error::new(k, "stream cut")),
+            ],
+        }),
+    ]
+    .boxed()
+}
+
 fn case() -> impl Strategy<Value = Case> {
-    (1usize..=3).prop_flat_map(|n| {
+    case_of(|| step().boxed())
+}
+
+fn case_of(steps: fn() -> BoxedStrategy<Step>) -> impl Strategy<Value = Case> {
+    (1usize..=3).prop_flat_map(move |n| {
         (
-            proptest::collection::vec(proptest::collection::vec(step(), 0..6), n),
+            proptest::collection::vec(proptest::collection::vec(steps(), 0..6), n),
             proptest::collection::vec(
                 proptest::option::of(proptest::sample::select(vec![4_000u64, 8_000, 16_000])),
                 n,
@@ -97,6 +126,13 @@ fn case() -> impl Strategy<Value = Case> {
 }
 
 fn run(case: &Case) -> (RoutedOutcome, Fake, RouterPolicy) {
+    let (out, fake, policy, _) = run_priced(case, false);
+    (out, fake, policy)
+}
+
+/// Runs `case`; with `priced`, the router prices usage at one micro-dollar per
+/// token, and the micro-dollars it spent are returned.
+fn run_priced(case: &Case, priced: bool) -> (RoutedOutcome, Fake, RouterPolicy, u64) {
     let mut fake = Fake::new();
     let mut targets = Vec::new();
     for (i, (script, window)) in case.scripts.iter().zip(&case.windows).enumerate() {
@@ -131,10 +167,14 @@ fn run(case: &Case) -> (RoutedOutcome, Fake, RouterPolicy) {
         .start_paused(true)
         .build()
         .unwrap();
-    let router = Router::new(fake.clone(), targets, policy.clone()).unwrap();
+    let mut router = Router::new(fake.clone(), targets, policy.clone()).unwrap();
+    if priced {
+        router = router.with_usage_cost(|_, u| Some(u.total_tokens()));
+    }
     let request = llmvcr_core::ChatRequest::new("m").user("hi");
     let out = rt.block_on(router.chat(&request));
-    (out, fake, policy)
+    let spent = router.spent_micro_usd();
+    (out, fake, policy, spent)
 }
 
 proptest! {
@@ -246,6 +286,33 @@ proptest! {
                     prop_assert_eq!(pos, out.log.len() - 1);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn every_attempt_that_reported_usage_is_billed_once(case in case_of(billed_step)) {
+        let (out, _, _, spent) = run_priced(&case, true);
+        // The budget counts exactly what the log bills.
+        prop_assert_eq!(spent, out.cost_micro_usd());
+        for r in &out.log {
+            match r.usage {
+                Some(u) => {
+                    prop_assert!(r.outcome.is_attempt(), "{:?}", r);
+                    prop_assert_eq!(r.cost_micro_usd, Some(u.total_tokens()));
+                }
+                None => prop_assert_eq!(r.cost_micro_usd, None),
+            }
+            // A success always reported usage (the scripted answers do).
+            if r.outcome == AttemptOutcome::Success {
+                prop_assert!(r.usage.is_some());
+            }
+        }
+        // A failed call's error carries the usage its last attempt reported.
+        if let Err(err) = &out.result
+            && let Some(last) = out.log.last()
+            && last.outcome.is_attempt()
+        {
+            prop_assert_eq!(err.error.usage(), last.usage);
         }
     }
 }

@@ -531,3 +531,153 @@ fn default_estimate_is_a_quarter_of_the_characters_plus_max_tokens() {
 fn _timeouts_are_constructible() -> Timeouts {
     Timeouts::default()
 }
+
+// ---------------------------------------------------------------------------------
+// Usage of failed attempts
+
+fn tokens(input_tokens: u64, output_tokens: u64) -> llmvcr_core::Usage {
+    llmvcr_core::Usage {
+        input_tokens,
+        output_tokens,
+        ..llmvcr_core::Usage::default()
+    }
+}
+
+/// A price of one micro-dollar per token.
+fn per_token(_: &Target, u: &llmvcr_core::Usage) -> Option<u64> {
+    Some(u.total_tokens())
+}
+
+/// A stream that reports `usage` (as Anthropic's `message_start` does), then fails
+/// with `kind` before any content.
+fn usage_then_error(usage: llmvcr_core::Usage, kind: ErrorKind) -> Step {
+    Step::Stream {
+        connect: Duration::ZERO,
+        items: vec![
+            Item::Event(Duration::ZERO, StreamEvent::Usage(usage)),
+            Item::Error(ms(5), llmvcr_core::Error::new(kind, "Overloaded")),
+        ],
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_attempt_is_logged_and_billed_with_its_usage() {
+    let fake = Fake::new().on(
+        "a",
+        [usage_then_error(tokens(100, 0), ErrorKind::Overloaded)],
+    );
+    let r = router(&fake, &["a", "b"], policy()).with_usage_cost(per_token);
+    let out = r.chat(&req()).await;
+    assert_eq!(out.served_by.as_deref(), Some("b"));
+    // The failed attempt on `a`: no content, but its input tokens are billed.
+    assert!(matches!(
+        out.log[0].outcome,
+        AttemptOutcome::Failed {
+            kind: ErrorKind::Overloaded,
+            after_content: false,
+            ..
+        }
+    ));
+    assert_eq!(out.log[0].usage, Some(tokens(100, 0)));
+    assert_eq!(out.log[0].cost_micro_usd, Some(100));
+    assert_eq!(out.log[1].usage, Some(tokens(10, 5)));
+    assert_eq!(out.log[1].cost_micro_usd, Some(15));
+    assert_eq!(out.cost_micro_usd(), 115);
+    assert_eq!(r.spent_micro_usd(), 115);
+    // The log says so in its JSON form too.
+    let json = serde_json::to_value(&out.log[0]).unwrap();
+    assert_eq!(json["usage"]["input_tokens"], 100);
+    assert_eq!(json["cost_micro_usd"], 100);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_error_response_with_usage_is_billed() {
+    // `start` fails with an error that carries usage (an error body with `usage`).
+    let error =
+        llmvcr_core::Error::new(ErrorKind::Server, "upstream").with_usage(Some(tokens(40, 2)));
+    let fake = Fake::new().on("a", [Step::Fail(error)]);
+    let r = router(&fake, &["a"], policy()).with_usage_cost(per_token);
+    let out = r.chat(&req()).await;
+    assert_eq!(out.served_by.as_deref(), Some("a"));
+    assert_eq!(out.log[0].next, Next::Retry);
+    assert_eq!(out.log[0].usage, Some(tokens(40, 2)));
+    assert_eq!(r.spent_micro_usd(), 42 + 15);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_partial_failure_keeps_the_usage_of_its_error_chunk() {
+    // Text, then an error that carries its own, later usage report (OpenRouter's
+    // error chunk with `usage`).
+    let error =
+        llmvcr_core::Error::new(ErrorKind::Server, "upstream died").with_usage(Some(tokens(30, 3)));
+    let fake = Fake::new().on(
+        "a",
+        [Step::Stream {
+            connect: Duration::ZERO,
+            items: vec![
+                Item::Event(Duration::ZERO, StreamEvent::Usage(tokens(30, 0))),
+                Item::Event(Duration::ZERO, StreamEvent::TextDelta("Hel".into())),
+                Item::Error(ms(5), error),
+            ],
+        }],
+    );
+    let r = router(&fake, &["a", "b"], policy()).with_usage_cost(per_token);
+    let out = r.chat(&req()).await;
+    let err = out.result.as_ref().unwrap_err();
+    assert_eq!(err.error.usage(), Some(tokens(30, 3)));
+    let partial = err.partial.as_ref().unwrap();
+    assert_eq!(partial.text, "Hel");
+    assert_eq!(partial.usage, Some(tokens(30, 3)));
+    assert_eq!(err.error.partial(), Some(partial));
+    assert_eq!(out.log[0].usage, Some(tokens(30, 3)));
+    assert_eq!(r.spent_micro_usd(), 33);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timeout_keeps_the_usage_reported_before_it() {
+    let fake = Fake::new().on(
+        "a",
+        [Step::Stream {
+            connect: Duration::ZERO,
+            items: vec![
+                Item::Event(Duration::ZERO, StreamEvent::Usage(tokens(12, 0))),
+                Item::Stall,
+            ],
+        }],
+    );
+    let mut p = policy();
+    p.timeouts.idle = Some(secs(1));
+    p.retry.max_attempts = 1;
+    let r = router(&fake, &["a"], p).with_usage_cost(per_token);
+    let out = r.chat(&req()).await;
+    let err = out.result.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert_eq!(err.error.usage(), Some(tokens(12, 0)));
+    assert_eq!(r.spent_micro_usd(), 12);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_budget_counts_the_spend_of_failed_attempts() {
+    // 200 micro-dollars of budget; every attempt may cost up to 50.
+    let fake = Fake::new().on(
+        "a",
+        [usage_then_error(tokens(180, 0), ErrorKind::Overloaded)],
+    );
+    let mut p = policy();
+    p.budget = Some(BudgetPolicy { max_usd: 0.0002 });
+    let r = router(&fake, &["a", "b"], p)
+        .with_worst_case_cost(|_, _| Some(50))
+        .with_usage_cost(per_token);
+    let out = r.chat(&req()).await;
+    // The failed attempt spent 180, so the fallback is refused.
+    assert_eq!(out.result.unwrap_err().kind(), ErrorKind::Budget);
+    assert_eq!(
+        out.log[1].outcome,
+        AttemptOutcome::RefusedBudget {
+            worst_case_micro_usd: 50,
+            remaining_micro_usd: 20
+        }
+    );
+    assert_eq!(out.log[1].usage, None);
+    assert_eq!(fake.calls_to("b"), 0);
+}

@@ -168,7 +168,7 @@ fn a_missing_cassette_names_the_target_field() {
 
 #[test]
 fn the_documented_example_runs_as_documented() {
-    let docs = include_str!("../src/lib.rs");
+    let docs = include_str!("../../src/lib.rs");
     let start = docs.find("//! ```yaml\n").unwrap() + "//! ```yaml\n".len();
     let end = start + docs[start..].find("//! ```\n").unwrap();
     let yaml: String = docs[start..end]
