@@ -99,7 +99,7 @@ pub(crate) fn load(
 
 /// Parses the YAML and computes the keys.
 fn compile(bytes: &[u8], source: &str, rules: &MatchRules) -> Result<Loaded> {
-    let text = crate::read::utf8(bytes).map_err(|error| CassetteError::Io {
+    let text = crate::import::utf8(bytes).map_err(|error| CassetteError::Io {
         file: source.to_owned(),
         error,
     })?;

@@ -251,34 +251,13 @@ pub(crate) fn display_name(path: &Path) -> String {
 
 /// Reads the text of a cassette that errors call `source`.
 pub(crate) fn read_named(path: &Path, source: &str) -> Result<String> {
-    match read_utf8(path) {
+    match crate::import::read_utf8(path) {
         Ok(text) => Ok(text),
         Err(error) => Err(CassetteError::Io {
             file: source.to_owned(),
             error,
         }),
     }
-}
-
-/// Reads a file that must be UTF-8; invalid UTF-8 is an `InvalidData` error
-/// that says where the first bad byte is.
-pub(crate) fn read_utf8(path: &Path) -> std::io::Result<String> {
-    let bytes = std::fs::read(path)?;
-    utf8(&bytes)?;
-    String::from_utf8(bytes)
-        .map_err(|err| std::io::Error::new(std::io::ErrorKind::InvalidData, err))
-}
-
-/// The bytes as text; invalid UTF-8 is an `InvalidData` error that says
-/// where the first bad byte is.
-pub(crate) fn utf8(bytes: &[u8]) -> std::io::Result<&str> {
-    std::str::from_utf8(bytes).map_err(|err| {
-        let offset = err.valid_up_to();
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("the file is not valid UTF-8 (first bad byte at offset {offset})"),
-        )
-    })
 }
 
 /// Removes the ` at line L column C` that yaml_serde puts in messages; the

@@ -313,13 +313,34 @@ pub fn parse_any(text: &str, source: &str) -> Result<Vec<RecordedInteraction>> {
 /// Reads a file as UTF-8 and returns it with the name used in errors.
 fn read_text(path: &Path) -> Result<(String, String)> {
     let source = path.display().to_string();
-    match crate::read::read_utf8(path) {
+    match read_utf8(path) {
         Ok(text) => Ok((text, source)),
         Err(error) => Err(ImportError::Io {
             file: source,
             error,
         }),
     }
+}
+
+/// Reads a file that must be UTF-8; invalid UTF-8 is an `InvalidData` error
+/// that says where the first bad byte is.
+pub(crate) fn read_utf8(path: &Path) -> std::io::Result<String> {
+    let bytes = std::fs::read(path)?;
+    utf8(&bytes)?;
+    String::from_utf8(bytes)
+        .map_err(|err| std::io::Error::new(std::io::ErrorKind::InvalidData, err))
+}
+
+/// The bytes as text; invalid UTF-8 is an `InvalidData` error that says
+/// where the first bad byte is.
+pub(crate) fn utf8(bytes: &[u8]) -> std::io::Result<&str> {
+    std::str::from_utf8(bytes).map_err(|err| {
+        let offset = err.valid_up_to();
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("the file is not valid UTF-8 (first bad byte at offset {offset})"),
+        )
+    })
 }
 
 fn strip_bom(text: &str) -> &str {
