@@ -1,7 +1,6 @@
 //! Every real recording in `cassettes/real/` goes through the cassette reader and the
 //! adapters; the decoded summary of every interaction is kept in a reviewed snapshot,
 //! one snapshot per provider folder, one JSON line per interaction.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 

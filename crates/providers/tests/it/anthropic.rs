@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Anthropic Messages adapter: request encoding (insta snapshots), decoding of real
 //! recorded bodies and streams, stream chunking, errors inside 200 streams, and
 //! property tests.
@@ -6,7 +5,7 @@
 //! The files in `tests/data/anthropic/` are response bodies copied from the real
 //! recordings in `cassettes/real/anthropic/`.
 
-mod support;
+use crate::support;
 
 use llmvcr_core::{
     ChatRequest, ChatResponse, ContentPart, ErrorKind, FinishKind, Message, Provider,

@@ -1,6 +1,5 @@
 //! The façade's cassette helpers: record and replay through `Client`, provider
 //! rules (credentials, volatile fields), error mapping, and test-named cassettes.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 
@@ -178,8 +177,9 @@ async fn the_test_named_cassette_lives_under_the_module_path() {
     let client = llmvcr::cassette_client!(Endpoint::openai());
     let err = client.chat(&question()).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::NoMatch);
-    let expected = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("cassettes/cassette_facade/the_test_named_cassette_lives_under_the_module_path.yaml");
+    let expected = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
+        "cassettes/it/cassette_facade/the_test_named_cassette_lives_under_the_module_path.yaml",
+    );
     assert!(
         err.message
             .contains(&format!("{} does not exist", expected.display())),

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Ollama native chat adapter: request encoding (insta snapshots), decoding, NDJSON
 //! streams, errors inside 200 streams, and property tests.
 //!
@@ -6,7 +5,7 @@
 //! wire format of Ollama's API documentation (docs/api.md, "Generate a chat
 //! completion").
 
-mod support;
+use crate::support;
 
 use llmvcr_core::{
     ChatRequest, ChatResponse, ContentPart, ErrorKind, FinishKind, Message, Provider,

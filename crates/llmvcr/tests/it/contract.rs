@@ -2,7 +2,6 @@
 //! loopback. Each case checks the wire request (path, query, auth header, body), a
 //! non-streaming answer, a streamed answer, and the classification of one error
 //! response per error kind.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 

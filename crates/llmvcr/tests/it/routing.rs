@@ -1,6 +1,5 @@
 //! The router over real `Client`s: two providers on wiremock servers (loopback), the
 //! first overloaded, the second answering a stream.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use llmvcr::routing::{AttemptOutcome, ClientTransport, Router, RouterPolicy, Target};
 use llmvcr::{ChatRequest, Client, Endpoint, ErrorKind, Secret};

@@ -9,7 +9,6 @@
 //! next request, and checks that its assistant turns and tool results are the ones the
 //! recording sent: exactly for Anthropic and the Responses API; for Gemini, every part
 //! that carries a call or a signature.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 

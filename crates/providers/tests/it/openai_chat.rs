@@ -1,8 +1,7 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The Chat Completions adapter against real recordings: decoding, streaming, errors
 //! inside HTTP 200, request encoding snapshots, and fuzzing.
 
-mod support;
+use crate::support;
 
 use llmvcr_core::{
     ChatRequest, ChatResponse, ContentPart, ErrorKind, FinishKind, FinishReason, Message, Provider,

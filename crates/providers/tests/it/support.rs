@@ -1,7 +1,6 @@
 //! Helpers shared by the adapter tests in `tests/*.rs`: fixture loading, feeding a
 //! stream decoder in pieces, folding events into a response, constructors for
 //! expected values, the error checks of the property tests, and request builders.
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 
