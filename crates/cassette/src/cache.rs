@@ -76,14 +76,17 @@ pub(crate) fn load(
     rules: &MatchRules,
     dir: Option<&Path>,
 ) -> Result<Loaded> {
-    let bytes = std::fs::read(path).map_err(|error| CassetteError::Io {
+    let io = |error| CassetteError::Io {
         file: source.to_owned(),
         error,
-    })?;
+    };
     let Some(dir) = dir else {
+        let bytes = std::fs::read(path).map_err(io)?;
         return compile(&bytes, source, rules);
     };
-    let hash = xxhash_rust::xxh3::xxh3_128(&bytes);
+    // The hash is taken reading the file in pieces, and the cache is decoded
+    // from a reader, so a warm load holds the cassette and little else.
+    let hash = hash_file(path).map_err(io)?;
     #[allow(clippy::cast_possible_truncation)]
     let source_words = [(hash >> 64) as u64, hash as u64];
     let fingerprint = rules.key_fingerprint();
@@ -91,10 +94,27 @@ pub(crate) fn load(
     if let Some(loaded) = read_cache(&file, source_words, fingerprint) {
         return Ok(loaded);
     }
+    let bytes = std::fs::read(path).map_err(io)?;
     let loaded = compile(&bytes, source, rules)?;
     drop(bytes);
     write_cache(&file, source_words, fingerprint, &loaded);
     Ok(loaded)
+}
+
+/// The XXH3-128 hash of a file's bytes.
+fn hash_file(path: &Path) -> std::io::Result<u128> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return Ok(hasher.digest128()),
+            Ok(n) => hasher.update(buf.get(..n).unwrap_or_default()),
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
 }
 
 /// Parses the YAML and computes the keys.
@@ -109,8 +129,8 @@ fn compile(bytes: &[u8], source: &str, rules: &MatchRules) -> Result<Loaded> {
 }
 
 fn read_cache(file: &Path, source: [u64; 2], rules: u64) -> Option<Loaded> {
-    let bytes = std::fs::read(file).ok()?;
-    let cached: CacheFile = rmp_serde::from_slice(&bytes).ok()?;
+    let reader = std::io::BufReader::new(std::fs::File::open(file).ok()?);
+    let cached: CacheFile = rmp_serde::from_read(reader).ok()?;
     let fits = cached.layout == LAYOUT
         && cached.source == source
         && cached.rules == rules
