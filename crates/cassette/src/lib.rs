@@ -366,7 +366,9 @@ pub use format::{
     Cassette, FORMAT_VERSION, Frame, HeaderList, Interaction, Request, Response, Stream,
     StreamFormat,
 };
-pub use secrets::{Finding, REDACTED, Redactor, Scanner, SecretRules, is_placeholder};
+pub use secrets::{
+    Finding, REDACTED, Redactor, Scanner, SecretRules, is_credential_name, is_placeholder,
+};
 pub use store::{
     is_v1, load, load_any, parse, parse_any_cassette, read_recorded, save, to_yaml, write_atomic,
 };

@@ -176,21 +176,36 @@ fn without_known_values_credentials_are_redacted_generically() {
     );
     assert!(i.request.url.contains("&key=<REDACTED>&"));
     assert_eq!(i.request.headers.get("x-goog-api-key"), Some("<REDACTED>"));
-    // The body still holds a key: redaction does not guess, the scanner refuses.
+    // Key-shaped strings are replaced wherever they are, and the result
+    // scans clean.
+    assert_eq!(
+        i.request.body,
+        Some(V1Body::Json(json!({
+            "messages": [{"role": "user", "content": "my key is <REDACTED>!"}],
+            "metadata": {"nested": [{"token": "<REDACTED>"}]},
+        })))
+    );
+    let frames = &i.response.stream.as_ref().unwrap().frames;
+    assert_eq!(frames[1].text.as_deref(), Some("key=<REDACTED>"));
     let scanner = Scanner::new(&rules, &redactor);
-    let findings = scanner.scan_interaction_at(0, &i);
+    assert_eq!(scanner.scan_interaction_at(0, &i), Vec::new());
+    // Before redaction, the scanner reports each of them.
+    let findings = scanner.scan_interaction_at(0, &interaction());
     let places: Vec<(&str, &str)> = findings
         .iter()
         .map(|f| (f.location.as_str(), f.kind.as_str()))
         .collect();
-    assert_eq!(
-        places,
-        [
-            ("request.body.json.messages[0].content", "key prefix `sk-`"),
-            ("response.stream.frames[1].text", "key prefix `AIza`"),
-        ]
-    );
-    assert_eq!(findings[0].excerpt, "sk-p…");
+    for expected in [
+        ("request.body.json.messages[0].content", "key prefix `sk-`"),
+        ("response.stream.frames[1].text", "key prefix `AIza`"),
+        (
+            "request.body.json.metadata.nested[0].token",
+            "credential field `token`",
+        ),
+        ("request.headers.cookie", "cookie value"),
+    ] {
+        assert!(places.contains(&expected), "{expected:?} not in {places:?}");
+    }
 }
 
 #[test]
@@ -378,7 +393,10 @@ fn the_real_corpus_scans_clean_before_and_after_redaction() {
     let corpus = corpus();
     assert_eq!(corpus.len(), 213);
     for (n, interaction) in corpus.iter().enumerate() {
-        assert_eq!(scanner.scan_interaction_at(n, interaction), Vec::new());
+        // The recorders removed the keys; cookies are all that is left.
+        for finding in scanner.scan_interaction_at(n, interaction) {
+            assert_eq!(finding.kind, "cookie value", "{finding}");
+        }
         let mut redacted = interaction.clone();
         redactor.redact_interaction(&mut redacted);
         assert_eq!(scanner.scan_interaction_at(n, &redacted), Vec::new());
