@@ -608,3 +608,448 @@ proptest! {
         prop_assert_eq!(scanner.scan_interaction_at(0, &interaction), Vec::new());
     }
 }
+
+// ----- Planted into real recordings, read from the raw file -----------------
+//
+// Copies of real recordings (see data/secrets/MANIFEST.tsv) get a key planted
+// in their raw YAML text, in every place and encoding a credential travels.
+// Import (read, redact, scan, write) must leave no trace of it in the bytes it
+// writes, and lint (the scan of the decoded file plus the raw text) must
+// report it.
+
+use base64::Engine as _;
+use llmvcr_cassette::parse_any_cassette;
+
+/// The provider rules of `llmvcr::testing::secret_rules`, spelled out.
+fn provider_rules() -> SecretRules {
+    SecretRules {
+        headers: [
+            "authorization",
+            "x-api-key",
+            "api-key",
+            "x-goog-api-key",
+            "proxy-authorization",
+            "x-amz-security-token",
+        ]
+        .map(String::from)
+        .to_vec(),
+        query_params: ["key", "sig", "x-amz-signature", "x-amz-security-token"]
+            .map(String::from)
+            .to_vec(),
+        key_prefixes: [
+            "sk-",
+            "sk-proj-",
+            "sk-ant-",
+            "sk-or-",
+            "sk-or-v1-",
+            "gsk_",
+            "xai-",
+            "AIza",
+            "ya29.",
+        ]
+        .map(String::from)
+        .to_vec(),
+        env_suffixes: Vec::new(),
+    }
+    .merge(SecretRules::generic())
+}
+
+fn data(name: &str) -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/secrets")
+            .join(name),
+    )
+    .unwrap()
+}
+
+const ANTHROPIC: &str = "anthropic_stream_text.yaml";
+const MISTRAL: &str = "mistral_parsed_body.yaml";
+const GEMINI: &str = "gemini_binary_gzip.yaml";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placement {
+    HeaderValue,
+    CredentialHeader,
+    BasicAuth,
+    ProxyBasicAuth,
+    Cookie,
+    SetCookie,
+    UrlQuery,
+    UrlPath,
+    JsonValue,
+    JsonKey,
+    ParsedBodyValue,
+    ParsedBodyKey,
+    FormBody,
+    PlainBody,
+    FoldedScalar,
+    BrokenDoubleQuoted,
+    SseFrame,
+    NdjsonFrame,
+    JsonArrayFrame,
+    BinaryGzipBody,
+}
+
+const PLACEMENTS: &[Placement] = &[
+    Placement::HeaderValue,
+    Placement::CredentialHeader,
+    Placement::BasicAuth,
+    Placement::ProxyBasicAuth,
+    Placement::Cookie,
+    Placement::SetCookie,
+    Placement::UrlQuery,
+    Placement::UrlPath,
+    Placement::JsonValue,
+    Placement::JsonKey,
+    Placement::ParsedBodyValue,
+    Placement::ParsedBodyKey,
+    Placement::FormBody,
+    Placement::PlainBody,
+    Placement::FoldedScalar,
+    Placement::BrokenDoubleQuoted,
+    Placement::SseFrame,
+    Placement::NdjsonFrame,
+    Placement::JsonArrayFrame,
+    Placement::BinaryGzipBody,
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Plain,
+    /// `%XX` for some characters, the first one included.
+    Percent,
+    /// `\uXXXX` for some characters, the first one included.
+    UEscape,
+}
+
+impl Placement {
+    fn allows(self, encoding: Encoding) -> bool {
+        use Placement::*;
+        match encoding {
+            Encoding::Plain => true,
+            Encoding::Percent => matches!(
+                self,
+                UrlQuery | UrlPath | FormBody | PlainBody | HeaderValue
+            ),
+            Encoding::UEscape => matches!(
+                self,
+                JsonValue
+                    | JsonKey
+                    | PlainBody
+                    | SseFrame
+                    | NdjsonFrame
+                    | JsonArrayFrame
+                    | BrokenDoubleQuoted
+            ),
+        }
+    }
+}
+
+fn encode(key: &str, encoding: Encoding) -> String {
+    key.chars()
+        .enumerate()
+        .map(|(n, c)| match encoding {
+            Encoding::Percent if n % 3 == 0 => format!("%{:02X}", c as u32),
+            Encoding::UEscape if n % 4 == 0 => format!("\\u{:04x}", c as u32),
+            _ => c.to_string(),
+        })
+        .collect()
+}
+
+fn b64(text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn replace_once(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "{from} not in the recording");
+    text.replacen(from, to, 1)
+}
+
+/// The raw text of a real recording with `planted` (the key, encoded) at
+/// `placement`; `key` is the key itself.
+fn plant(placement: Placement, key: &str, planted: &str) -> String {
+    use Placement::*;
+    let anthropic = || data(ANTHROPIC);
+    let add_header = |header: &str| {
+        replace_once(
+            &anthropic(),
+            "    headers:\n      Accept:\n",
+            &format!("    headers:\n{header}      Accept:\n"),
+        )
+    };
+    let request_body = |body: &str| {
+        let text = anthropic();
+        let start = text.find("    body: '{\"max_tokens\"").unwrap();
+        let end = start
+            + text[start..].find("\"stream\":true}'\n").unwrap()
+            + "\"stream\":true}'\n".len();
+        format!("{}{body}{}", &text[..start], &text[end..])
+    };
+    let response_body = |body: &str, content_type: &str| {
+        let text = anthropic();
+        let start = text.find("      string: 'event: message_start").unwrap();
+        let end = start
+            + text[start..].find("\n        '\n    headers:").unwrap()
+            + "\n        '\n".len();
+        let text = format!("{}{body}{}", &text[..start], &text[end..]);
+        replace_once(
+            &text,
+            "      - text/event-stream; charset=utf-8\n",
+            &format!("      - {content_type}\n"),
+        )
+    };
+    match placement {
+        HeaderValue => add_header(&format!("      X-Note:\n      - 'ref {planted} end'\n")),
+        CredentialHeader => add_header(&format!(
+            "      Authorization:\n      - 'Bearer {planted}'\n"
+        )),
+        BasicAuth => add_header(&format!(
+            "      Authorization:\n      - 'Basic {}'\n",
+            b64(&format!("user:{key}"))
+        )),
+        ProxyBasicAuth => add_header(&format!(
+            "      Proxy-Authorization:\n      - 'Basic {}'\n",
+            b64(&format!("proxy:{key}"))
+        )),
+        Cookie => add_header(&format!(
+            "      Cookie:\n      - 'theme=dark; ref={planted}'\n"
+        )),
+        SetCookie => replace_once(
+            &anthropic(),
+            "      - _cfuvid=",
+            &format!("      - _cfuvid={planted}."),
+        ),
+        UrlQuery => replace_once(
+            &anthropic(),
+            "    uri: https://api.anthropic.com/v1/messages\n",
+            &format!("    uri: https://api.anthropic.com/v1/messages?beta=true&ref={planted}\n"),
+        ),
+        UrlPath => replace_once(
+            &anthropic(),
+            "    uri: https://api.anthropic.com/v1/messages\n",
+            &format!("    uri: https://api.anthropic.com/v1/{planted}/messages\n"),
+        ),
+        JsonValue => replace_once(
+            &anthropic(),
+            "\"text\":\"Say",
+            &format!("\"text\":\"{planted} Say"),
+        ),
+        JsonKey => replace_once(
+            &anthropic(),
+            "{\"max_tokens\":8192,",
+            &format!("{{\"{planted}\":1,\"max_tokens\":8192,"),
+        ),
+        ParsedBodyValue => replace_once(
+            &data(MISTRAL),
+            "      - content: hello\n",
+            &format!("      - content: 'hello {planted}'\n"),
+        ),
+        ParsedBodyKey => replace_once(
+            &data(MISTRAL),
+            "      frequency_penalty: 0.25\n",
+            &format!("      '{planted}': 1\n      frequency_penalty: 0.25\n"),
+        ),
+        FormBody => request_body(&format!("    body: 'grant=1&ref={planted}&x=2'\n")),
+        PlainBody => request_body(&format!("    body: 'hello {planted} there'\n")),
+        FoldedScalar => request_body(&format!(
+            "    body: >-\n      hello\n      {planted}\n      there\n"
+        )),
+        BrokenDoubleQuoted => {
+            // Split between two characters of the key, not inside an escape.
+            let mut starts = Vec::new();
+            let mut at = 0;
+            while at < planted.len() {
+                starts.push(at);
+                at += if planted[at..].starts_with("\\u") {
+                    6
+                } else {
+                    1
+                };
+            }
+            let middle = starts[starts.len() / 2];
+            add_header(&format!(
+                "      X-Note:\n      - \"{}\\\n        {}\"\n",
+                &planted[..middle],
+                &planted[middle..]
+            ))
+        }
+        SseFrame => replace_once(
+            &anthropic(),
+            "\"text\":\"Hello\"}",
+            &format!("\"text\":\"Hello {planted}\"}}"),
+        ),
+        NdjsonFrame => response_body(
+            &format!(
+                "      string: '{{\"a\":1}}\n\n        {{\"note\":\"{planted}\"}}\n\n        '\n"
+            ),
+            "application/x-ndjson",
+        ),
+        JsonArrayFrame => {
+            let text = response_body(
+                &format!("      string: '[{{\"a\":1}},{{\"note\":\"{planted}\"}}]'\n"),
+                "application/json",
+            );
+            replace_once(
+                &text,
+                "    uri: https://api.anthropic.com/v1/messages\n",
+                "    uri: https://generativelanguage.googleapis.com/v1beta/models/m:streamGenerateContent\n",
+            )
+        }
+        BinaryGzipBody => {
+            let text = data(GEMINI);
+            let start = text.find("      string: !!binary |\n").unwrap()
+                + "      string: !!binary |\n".len();
+            let end = start
+                + text[start..]
+                    .split_inclusive('\n')
+                    .take_while(|line| line.starts_with("        "))
+                    .map(str::len)
+                    .sum::<usize>();
+            let json = format!(
+                "[{{\"candidates\":[{{\"content\":{{\"parts\":[{{\"text\":\"{planted}\"}}]}}}}]}}]"
+            );
+            let encoded = base64::engine::general_purpose::STANDARD.encode(gzip(json.as_bytes()));
+            let lines: String = encoded
+                .as_bytes()
+                .chunks(76)
+                .map(|chunk| format!("        {}\n", std::str::from_utf8(chunk).unwrap()))
+                .collect();
+            format!("{}{lines}{}", &text[..start], &text[end..])
+        }
+    }
+}
+
+/// What `llmvcr cassette lint` reports for a raw file: the decoded cassette,
+/// then the raw text.
+fn lint(scanner: &Scanner, raw: &str) -> Vec<llmvcr_cassette::Finding> {
+    let cassette = parse_any_cassette(raw, "planted.yaml").unwrap();
+    let mut findings = scanner.scan_cassette(&cassette);
+    findings.extend(scanner.scan_text(raw));
+    findings
+}
+
+/// What `llmvcr cassette import` writes for a raw file: `None` when it
+/// refuses.
+fn import(redactor: &Redactor, scanner: &Scanner, raw: &str) -> Option<String> {
+    let mut cassette = parse_any_cassette(raw, "planted.yaml").unwrap();
+    redactor.redact_cassette(&mut cassette);
+    if !scanner.scan_cassette(&cassette).is_empty() {
+        return None;
+    }
+    Some(to_yaml(&cassette).unwrap())
+}
+
+fn planted_key() -> impl Strategy<Value = String> {
+    let tail = "[A-Za-z0-9_-]{18,40}";
+    prop_oneof![
+        (
+            prop::sample::select(vec![
+                "sk-",
+                "sk-proj-",
+                "sk-ant-api03-",
+                "sk-or-v1-",
+                "gsk_",
+                "AIza",
+                "ya29.",
+                "xai-",
+                "ghp_",
+                "gho_",
+                "ghs_",
+                "github_pat_",
+            ]),
+            tail
+        )
+            .prop_map(|(prefix, tail)| format!("{prefix}{tail}x9")),
+        "[A-Z0-9]{16}".prop_map(|id| format!("AKIA{id}")),
+        "[A-Z0-9]{16}".prop_map(|id| format!("ASIA{id}")),
+        (
+            "[A-Za-z0-9_-]{10,30}",
+            "[A-Za-z0-9_-]{10,30}",
+            "[A-Za-z0-9_-]{10,40}"
+        )
+            .prop_map(|(h, p, s)| format!("eyJ{h}.eyJ{p}.{s}")),
+    ]
+}
+
+fn encoding() -> impl Strategy<Value = Encoding> {
+    prop::sample::select(vec![Encoding::Plain, Encoding::Percent, Encoding::UEscape])
+}
+
+/// Every spelling of `key` that must not be written.
+fn spellings(key: &str) -> Vec<String> {
+    vec![
+        key.to_owned(),
+        encode(key, Encoding::Percent),
+        encode(key, Encoding::UEscape),
+        b64(key),
+        b64(&format!("user:{key}")),
+        b64(&format!("proxy:{key}")),
+    ]
+}
+
+#[test]
+fn the_planting_inputs_are_clean_but_for_cookies() {
+    let rules = provider_rules();
+    let redactor = Redactor::with_values(&rules, Vec::new());
+    let scanner = Scanner::new(&rules, &redactor);
+    for name in [ANTHROPIC, MISTRAL, GEMINI] {
+        for finding in lint(&scanner, &data(name)) {
+            assert_eq!(finding.kind, "cookie value", "{name}: {finding}");
+        }
+        assert!(import(&redactor, &scanner, &data(name)).is_some(), "{name}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A key of any family, planted in any place and encoding of a real
+    /// recording's raw text: lint reports it, and import writes none of its
+    /// spellings.
+    #[test]
+    fn a_key_planted_in_a_raw_recording_is_linted_and_never_imported(
+        key in planted_key(),
+        placement in prop::sample::select(PLACEMENTS.to_vec()),
+        encoding in encoding(),
+    ) {
+        let encoding = if placement.allows(encoding) { encoding } else { Encoding::Plain };
+        let rules = provider_rules();
+        let redactor = Redactor::with_values(&rules, Vec::new());
+        let scanner = Scanner::new(&rules, &redactor);
+        let planted = encode(&key, encoding);
+        let raw = plant(placement, &key, &planted);
+        let base = match placement {
+            Placement::ParsedBodyValue | Placement::ParsedBodyKey => data(MISTRAL),
+            Placement::BinaryGzipBody => data(GEMINI),
+            _ => data(ANTHROPIC),
+        };
+        let baseline = lint(&scanner, &base);
+        let findings = lint(&scanner, &raw);
+        let new: Vec<_> = findings
+            .iter()
+            .filter(|f| !baseline.iter().any(|b| b.same_secret(f)))
+            .collect();
+        prop_assert!(!new.is_empty(), "{placement:?} {encoding:?}: lint missed it");
+        for finding in &findings {
+            let shown = format!("{finding} {finding:?}");
+            prop_assert!(!shown.contains(&key), "{shown}");
+        }
+        let written = import(&redactor, &scanner, &raw);
+        if let Some(written) = &written {
+            for spelling in spellings(&key) {
+                prop_assert!(!written.contains(&spelling), "{placement:?} {encoding:?}: written\n{written}");
+            }
+            prop_assert_eq!(scanner.scan_text(written), Vec::new());
+        }
+        // Everything but compressed bytes is replaced in place.
+        prop_assert!(written.is_some(), "{placement:?} {encoding:?}: refused");
+    }
+}

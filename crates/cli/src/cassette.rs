@@ -104,7 +104,7 @@ fn report(out: &mut dyn Write, message: impl std::fmt::Display) -> io::Result<()
 /// The scanner for writing and linting: the providers' rules and the secret
 /// variables of this environment.
 fn redactor_and_scanner() -> (Redactor, Scanner) {
-    let rules = llmvcr::cassette_rules();
+    let rules = llmvcr::testing::secret_rules();
     let redactor = Redactor::from_env(&rules);
     let scanner = Scanner::new(&rules, &redactor);
     (redactor, scanner)
@@ -244,17 +244,22 @@ fn lint(paths: &[PathBuf], out: &mut dyn Write) -> io::Result<ExitCode> {
             }
         };
         interactions += cassette.interactions.len();
+        // Every decoded value (bodies after base64 and gzip, YAML scalars
+        // after folding), then the raw text as a backstop for what the
+        // readers do not keep (comments, fields other recorders add); a
+        // credential found both ways is reported once.
         let mut findings = scanner.scan_cassette(&cassette);
-        // The raw text too, for what the structure does not hold (comments,
-        // fields other recorders add); reported once per secret.
-        if let Ok(text) = std::fs::read_to_string(path) {
-            for raw in scanner.scan_text(&text) {
-                let known = findings
-                    .iter()
-                    .any(|f| f.excerpt == raw.excerpt && f.kind == raw.kind);
-                if !known {
-                    findings.push(raw);
+        match std::fs::read(path) {
+            Ok(bytes) => {
+                for raw in scanner.scan_text(&String::from_utf8_lossy(&bytes)) {
+                    if !findings.iter().any(|f| f.same_secret(&raw)) {
+                        findings.push(raw);
+                    }
                 }
+            }
+            Err(e) => {
+                writeln!(out, "{name}: cannot read the raw text: {e}")?;
+                problems += 1;
             }
         }
         for finding in &findings {

@@ -171,6 +171,18 @@ impl Detector {
     /// [`Detector::text`] over the whole URL (path segments and query).
     pub(crate) fn url(&self, url: &str) -> Vec<Hit> {
         let mut hits = self.text(url);
+        // Each path segment on its own: a `/` before a key does not make it
+        // part of a base64 blob there.
+        let path_end = url.find(['?', '#']).unwrap_or(url.len());
+        let mut offset = 0;
+        for segment in url[..path_end].split('/') {
+            hits.extend(self.text(segment).into_iter().map(|hit| Hit {
+                start: hit.start + offset,
+                end: hit.end + offset,
+                ..hit
+            }));
+            offset += segment.len() + 1;
+        }
         if let Some((start, end)) = userinfo_secret(url) {
             hits.push(Hit::new(start, end, "URL password", &url[start..end]));
         }
