@@ -1053,3 +1053,327 @@ proptest! {
         prop_assert!(written.is_some(), "{placement:?} {encoding:?}: refused");
     }
 }
+
+/// One key of every family.
+const FAMILY_KEYS: &[&str] = &[
+    "sk-Ab3dEf6hIj9kLm2nOp5qRs8t",
+    "sk-proj-Abc123def456GHI789jkl012MNO345",
+    "sk-ant-api03-Zyx987wvu654TSR321qpo0",
+    "sk-or-v1-0123456789abcdef0123456789abcdef",
+    "gsk_0123456789abcdefABCDEFxyz",
+    "AIzaSyD-1234567890abcdefghijklmnopqrstu",
+    "ya29.a0AfH6SMBx3d4e5f6g7h8i9j0k",
+    "xai-Q2w3E4r5T6y7U8i9O0pAsDfGhJ",
+    "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+    "gho_16C7e42F292c6912E7710c838347Ae178B4a",
+    "ghs_16C7e42F292c6912E7710c838347Ae178B4a",
+    "github_pat_11ABCDEFG0123456789_abcdefghijklmnop",
+    "AKIAIOSFODNN7EXAMPLE",
+    "ASIAY34FZKBOKMUTVV7A",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+];
+
+/// Every family in every placement and every encoding that placement takes.
+#[test]
+fn every_family_in_every_placement_and_encoding_is_linted_and_never_imported() {
+    let rules = provider_rules();
+    let redactor = Redactor::with_values(&rules, Vec::new());
+    let scanner = Scanner::new(&rules, &redactor);
+    let mut cases = 0;
+    for &placement in PLACEMENTS {
+        let base = match placement {
+            Placement::ParsedBodyValue | Placement::ParsedBodyKey => data(MISTRAL),
+            Placement::BinaryGzipBody => data(GEMINI),
+            _ => data(ANTHROPIC),
+        };
+        let baseline = lint(&scanner, &base);
+        for encoding in [Encoding::Plain, Encoding::Percent, Encoding::UEscape] {
+            if !placement.allows(encoding) {
+                continue;
+            }
+            for key in FAMILY_KEYS {
+                let raw = plant(placement, key, &encode(key, encoding));
+                let findings = lint(&scanner, &raw);
+                assert!(
+                    findings
+                        .iter()
+                        .any(|f| !baseline.iter().any(|b| b.same_secret(f))),
+                    "{placement:?} {encoding:?} {key}: lint missed it"
+                );
+                let written = import(&redactor, &scanner, &raw)
+                    .unwrap_or_else(|| panic!("{placement:?} {encoding:?} {key}: refused"));
+                for spelling in spellings(key) {
+                    assert!(
+                        !written.contains(&spelling),
+                        "{placement:?} {encoding:?} {key}:\n{written}"
+                    );
+                }
+                cases += 1;
+            }
+        }
+    }
+    assert!(cases > 400, "{cases}");
+}
+
+fn scanned(scanner: &Scanner, interaction: &Interaction) -> Vec<(String, String)> {
+    scanner
+        .scan_interaction_at(0, interaction)
+        .into_iter()
+        .map(|f| (f.location, f.kind))
+        .collect()
+}
+
+fn bare(url: &str, headers_: &[(&str, &str)], body: Option<Value>) -> Interaction {
+    Interaction {
+        recorded_at: None,
+        request: Request {
+            method: "POST".into(),
+            url: url.into(),
+            headers: headers(headers_),
+            body: body.map(V1Body::Json),
+        },
+        response: Response {
+            status: 200,
+            headers: HeaderList::default(),
+            body: None,
+            stream: None,
+        },
+    }
+}
+
+#[test]
+fn credentials_known_by_where_they_travel_are_found_and_replaced() {
+    let rules = provider_rules();
+    let redactor = Redactor::with_values(&rules, Vec::new());
+    let scanner = Scanner::new(&rules, &redactor);
+    let mistral = "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6";
+    let aws_secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    let jwt = FAMILY_KEYS[14];
+    let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7\n-----END RSA PRIVATE KEY-----";
+    let sigv4 = "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/bedrock/aws4_request, SignedHeaders=host;x-amz-date, Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc963176630326f1024";
+    let interaction = bare(
+        "https://acct.blob.core.windows.net/c/f.json?sv=2022-11-02&se=2026-01-01&sig=R2d2C3p0Abc%2Bdef%3D1234567890xyz&X-Amz-Security-Token=FwoGZXIvYXdzEJr0123456789abcdef",
+        &[
+            ("api-key", mistral),
+            ("x-api-key", mistral),
+            ("authorization", &format!("Bearer {mistral}")),
+            ("x-amz-security-token", "FwoGZXIvYXdzEJr//////////wEaDOQ1"),
+            ("x-forwarded-authorization", sigv4),
+            (
+                "x-note",
+                &format!("key AKIAIOSFODNN7EXAMPLE secret {aws_secret}"),
+            ),
+            ("x-ratelimit-remaining-tokens", "39500"),
+            (
+                "anthropic-ratelimit-input-tokens-reset",
+                "2026-04-05T14:28:37Z",
+            ),
+            ("x-ratelimit-reset-tokens", "6ms"),
+        ],
+        Some(json!({
+            "aws_secret_access_key": aws_secret,
+            "access_token": jwt,
+            "id_token": jwt,
+            "refresh_token": "rt-0123456789abcdef",
+            "token_type": "Bearer",
+            "client_secret": "hunter2hunter2",
+            "password": "correct horse battery staple",
+            "private_key": pem,
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15,
+                      "max_tokens": 100, "cached_tokens": 0, "reasoning_tokens": 3,
+                      "input_tokens": 1, "output_tokens": 2, "max_output_tokens": 9,
+                      "prompt_token_count": 4, "session_count": 2},
+            "content": [{"type": "thinking", "thinking": "hm", "signature": "EqQBCkgIARABGAIiQGsk0123456789"}],
+            "parts": [{"text": "hi", "thoughtSignature": "CiQBcsjafK0123456789abcdef"}],
+            "logprobs": {"content": [{"token": "Hello", "logprob": -0.1}]},
+            "already": "<REDACTED>",
+            "placeholder_token": "<OPENAI_API_KEY>",
+            "sk-proj-Abc123def456GHI789jkl012MNO345": 1,
+        })),
+    );
+    let found = scanned(&scanner, &interaction);
+    let has = |location: &str, kind: &str| {
+        assert!(
+            found.iter().any(|(l, k)| l == location && k.contains(kind)),
+            "{location} {kind} not in {found:#?}"
+        );
+    };
+    has("request.url", "credential parameter `sig`");
+    has("request.url", "credential parameter `X-Amz-Security-Token`");
+    has("request.headers.api-key", "credential header `api-key`");
+    has("request.headers.x-api-key", "credential header `x-api-key`");
+    has("request.headers.authorization", "");
+    has("request.headers.x-amz-security-token", "credential header");
+    has("request.headers.x-forwarded-authorization", "AWS signature");
+    has(
+        "request.headers.x-forwarded-authorization",
+        "AWS access key id",
+    );
+    has("request.headers.x-note", "AWS secret access key");
+    has(
+        "request.body.json.aws_secret_access_key",
+        "credential field",
+    );
+    has("request.body.json.access_token", "JWT");
+    has("request.body.json.id_token", "");
+    has(
+        "request.body.json.refresh_token",
+        "credential field `refresh_token`",
+    );
+    has("request.body.json.client_secret", "credential field");
+    has("request.body.json.password", "credential field");
+    has("request.body.json.private_key", "PEM private key");
+    has("request.body.json[sk-p…]", "key prefix `sk-proj-`");
+    // The counters, reasoning signatures, logprobs and placeholders stay.
+    for (location, _) in &found {
+        for readable in [
+            "tokens",
+            "usage",
+            "token_type",
+            "signature",
+            "Signature",
+            "logprobs",
+            "already",
+            "placeholder_token",
+        ] {
+            assert!(!location.ends_with(readable), "{location}");
+        }
+    }
+    // Nothing is shown.
+    for finding in scanner.scan_interaction_at(0, &interaction) {
+        let shown = format!("{finding} {finding:?}");
+        for secret in [
+            mistral,
+            aws_secret,
+            jwt,
+            "hunter2",
+            "correct horse",
+            "sk-proj-Abc123",
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+
+    let mut redacted = interaction.clone();
+    redactor.redact_interaction(&mut redacted);
+    assert_eq!(scanner.scan_interaction_at(0, &redacted), Vec::new());
+    let yaml = to_yaml(&Cassette {
+        interactions: vec![redacted.clone()],
+        ..Cassette::default()
+    })
+    .unwrap();
+    for secret in [
+        mistral,
+        aws_secret,
+        jwt,
+        "hunter2",
+        "correct horse",
+        "sk-proj-Abc123",
+        "R2d2C3p0",
+        "FwoGZXIvYXdz",
+        "fe5f80f77d5f",
+        "AKIAIOSFODNN7EXAMPLE",
+        "MIIEowIBAAKCAQEA7",
+    ] {
+        assert!(!yaml.contains(secret), "{secret} in\n{yaml}");
+    }
+    let req = &redacted.request;
+    assert_eq!(req.headers.get("authorization"), Some("Bearer <REDACTED>"));
+    assert_eq!(
+        req.headers.get("x-ratelimit-remaining-tokens"),
+        Some("39500")
+    );
+    assert_eq!(req.headers.get("x-ratelimit-reset-tokens"), Some("6ms"));
+    assert_eq!(
+        req.headers.get("anthropic-ratelimit-input-tokens-reset"),
+        Some("2026-04-05T14:28:37Z")
+    );
+    let Some(V1Body::Json(body)) = &req.body else {
+        panic!()
+    };
+    assert_eq!(body["usage"], interaction_body(&interaction)["usage"]);
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(
+        body["content"][0]["signature"],
+        "EqQBCkgIARABGAIiQGsk0123456789"
+    );
+    assert_eq!(
+        body["parts"][0]["thoughtSignature"],
+        "CiQBcsjafK0123456789abcdef"
+    );
+    assert_eq!(body["logprobs"]["content"][0]["token"], "Hello");
+    assert_eq!(body["<REDACTED>"], 1);
+    assert!(req.url.contains("&sig=<REDACTED>&"), "{}", req.url);
+    assert!(
+        req.url.contains("sv=2022-11-02&se=2026-01-01"),
+        "{}",
+        req.url
+    );
+}
+
+fn interaction_body(interaction: &Interaction) -> Value {
+    match &interaction.request.body {
+        Some(V1Body::Json(value)) => value.clone(),
+        _ => Value::Null,
+    }
+}
+
+/// Any string made of the characters that encodings and key shapes use.
+fn tricky_text() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop_oneof![
+            "[A-Za-z0-9+/=_.-]{1,12}",
+            Just("%".to_owned()),
+            Just("%7".to_owned()),
+            Just("\\u00".to_owned()),
+            Just("\\\\u0073".to_owned()),
+            Just("sk-".to_owned()),
+            Just("eyJ".to_owned()),
+            Just("AKIA".to_owned()),
+            Just("Basic ".to_owned()),
+            Just("Bearer ".to_owned()),
+            Just("-----BEGIN PRIVATE KEY-----".to_owned()),
+            Just("?token=".to_owned()),
+            Just("&".to_owned()),
+            Just("é".to_owned()),
+            Just("\u{1F600}".to_owned()),
+            Just("\n".to_owned()),
+            Just("<REDACTED>".to_owned()),
+        ],
+        0..24,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The detector never panics, redaction is idempotent, and what the
+    /// redactor changes the scanner reports: lint never passes what import
+    /// would redact.
+    #[test]
+    fn what_redaction_changes_the_scanner_reports(
+        name in prop::sample::select(vec!["x-note", "authorization", "cookie", "set-cookie", "x-session-id", "api_key"]),
+        text in tricky_text(),
+    ) {
+        let rules = provider_rules();
+        let redactor = Redactor::with_values(&rules, vec![("DEMO_API_KEY".into(), "demo-value-0123".into())]);
+        let scanner = Scanner::new(&rules, &redactor);
+        let interaction = bare(
+            &format!("https://h/p/{text}?q={text}"),
+            &[(name, &text)],
+            Some(json!({ name: text, "t": text, text.clone(): 1 })),
+        );
+        let mut redacted = interaction.clone();
+        redactor.redact_interaction(&mut redacted);
+        if redacted != interaction {
+            prop_assert!(!scanner.scan_interaction_at(0, &interaction).is_empty());
+        }
+        let mut again = redacted.clone();
+        redactor.redact_interaction(&mut again);
+        prop_assert_eq!(&again, &redacted);
+        prop_assert_eq!(scanner.scan_interaction_at(0, &redacted), Vec::new());
+        let _ = scanner.scan_text(&text);
+        let _ = redactor.redact_text(&text);
+    }
+}

@@ -229,13 +229,13 @@ impl Detector {
         for line in text.split_inclusive('\n') {
             let trimmed = line.trim_start();
             let trimmed = trimmed.strip_prefix("data:").unwrap_or(trimmed).trim();
-            if trimmed.starts_with(['{', '[']) {
-                if let Ok(value) = serde_json::from_str::<Value>(trimmed) {
-                    let mut found = Vec::new();
-                    self.json_credentials(None, Context::default(), &value, &mut found);
-                    for (kind, secret) in found {
-                        hits.extend(locate_json_string(line, offset, &kind, &secret));
-                    }
+            if trimmed.starts_with(['{', '['])
+                && let Ok(value) = serde_json::from_str::<Value>(trimmed)
+            {
+                let mut found = Vec::new();
+                self.json_credentials(None, Context::default(), &value, &mut found);
+                for (kind, secret) in found {
+                    hits.extend(locate_json_string(line, offset, &kind, &secret));
                 }
             }
             offset += line.len();
@@ -314,7 +314,7 @@ impl Detector {
 
     fn is_credential_param(&self, name: &str) -> bool {
         let lower = name.to_ascii_lowercase();
-        self.params.iter().any(|p| *p == lower) || lower == "sig" || is_credential_name(&lower)
+        self.params.contains(&lower) || lower == "sig" || is_credential_name(&lower)
     }
 
     fn is_credential_field(&self, name: &str, context: Context) -> bool {
@@ -993,7 +993,7 @@ pub(crate) fn inflate(bytes: &[u8]) -> Option<Vec<u8>> {
         [0x1f, 0x8b, ..] => flate2::read::MultiGzDecoder::new(bytes)
             .take(MAX_INFLATE)
             .read_to_end(&mut out),
-        [0x78, second, ..] if (0x7800u16 | u16::from(*second)) % 31 == 0 => {
+        [0x78, second, ..] if (0x7800u16 | u16::from(*second)).is_multiple_of(31) => {
             flate2::read::ZlibDecoder::new(bytes)
                 .take(MAX_INFLATE)
                 .read_to_end(&mut out)
