@@ -235,31 +235,28 @@ fn lint(paths: &[PathBuf], out: &mut dyn Write) -> io::Result<ExitCode> {
     let (mut problems, mut interactions) = (0usize, 0usize);
     for path in &files {
         let name = path.display().to_string();
-        let cassette = match load_any(path) {
-            Ok(cassette) => cassette,
+        // Every decoded value (bodies after base64 and gzip, YAML scalars
+        // after folding), then the raw text as a backstop for what the
+        // readers do not keep (comments, fields other recorders add) and
+        // for files they cannot read; a credential found both ways is
+        // reported once.
+        let mut findings = match load_any(path) {
+            Ok(cassette) => {
+                interactions += cassette.interactions.len();
+                scanner.scan_cassette(&cassette)
+            }
             Err(e) => {
                 writeln!(out, "{e}")?;
                 problems += 1;
-                continue;
+                Vec::new()
             }
         };
-        interactions += cassette.interactions.len();
-        // Every decoded value (bodies after base64 and gzip, YAML scalars
-        // after folding), then the raw text as a backstop for what the
-        // readers do not keep (comments, fields other recorders add); a
-        // credential found both ways is reported once.
-        let mut findings = scanner.scan_cassette(&cassette);
-        match std::fs::read(path) {
-            Ok(bytes) => {
-                for raw in scanner.scan_text(&String::from_utf8_lossy(&bytes)) {
-                    if !findings.iter().any(|f| f.same_secret(&raw)) {
-                        findings.push(raw);
-                    }
+        // Unreadable: already reported by the reader.
+        if let Ok(bytes) = std::fs::read(path) {
+            for raw in scanner.scan_text(&String::from_utf8_lossy(&bytes)) {
+                if !findings.iter().any(|f| f.same_secret(&raw)) {
+                    findings.push(raw);
                 }
-            }
-            Err(e) => {
-                writeln!(out, "{name}: cannot read the raw text: {e}")?;
-                problems += 1;
             }
         }
         for finding in &findings {

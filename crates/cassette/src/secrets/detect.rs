@@ -986,7 +986,8 @@ pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
         .ok()
 }
 
-/// The decompressed bytes of gzip or zlib data; `None` for anything else.
+/// The decompressed bytes of gzip or zlib data (as far as they go when the
+/// data is cut short); `None` for anything else.
 pub(crate) fn inflate(bytes: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::new();
     let read = match bytes {
@@ -1000,5 +1001,6 @@ pub(crate) fn inflate(bytes: &[u8]) -> Option<Vec<u8>> {
         }
         _ => return None,
     };
-    read.ok().map(|_| out)
+    // A truncated stream still shows what it holds.
+    (read.is_ok() || !out.is_empty()).then_some(out)
 }

@@ -84,12 +84,15 @@ impl Scanner {
         out
     }
 
-    /// Scans text in any format, line by line, as free text. Locations are
-    /// `line L, column C` (1-based, columns in characters).
+    /// Scans text in any format, line by line, as free text; then the
+    /// strings that span lines: a YAML double-quoted scalar continued with a
+    /// final `\\`, and blocks of base64 lines (`!!binary`). Locations are
+    /// `line L, column C` (1-based, columns in characters), or `lines A-B`.
     #[must_use]
     pub fn scan_text(&self, text: &str) -> Vec<Finding> {
+        let lines: Vec<&str> = text.lines().collect();
         let mut out = Vec::new();
-        for (number, line) in text.lines().enumerate() {
+        for (number, line) in lines.iter().enumerate() {
             for hit in self.detector.text(line) {
                 let column = line.get(..hit.start).map_or(0, |s| s.chars().count()) + 1;
                 out.push(finding(
@@ -97,6 +100,14 @@ impl Scanner {
                     format!("line {}, column {column}", number + 1),
                     &hit,
                 ));
+            }
+        }
+        for (first, last, joined) in spanning_strings(&lines) {
+            for hit in self.detector.text(&joined) {
+                let found = finding(None, format!("lines {}-{}", first + 1, last + 1), &hit);
+                if !out.iter().any(|f| f.same_secret(&found)) {
+                    out.push(found);
+                }
             }
         }
         out
@@ -261,6 +272,56 @@ impl Sink<'_> {
                 .push(finding(self.index, location.to_owned(), &hit));
         }
     }
+}
+
+/// Strings of a YAML text that span lines, as `(first line, last line,
+/// text)` (0-based): a double-quoted scalar whose lines end with `\\` (the
+/// line break escaped), and runs of two or more lines of base64 alone.
+fn spanning_strings(lines: &[&str]) -> Vec<(usize, usize, String)> {
+    fn continued(line: &str) -> bool {
+        let slashes = line.len() - line.trim_end_matches('\\').len();
+        slashes % 2 == 1
+    }
+    fn base64_line(line: &str) -> bool {
+        let line = line.trim();
+        line.len() >= 16
+            && line
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
+    }
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < lines.len() {
+        let mut last = at;
+        if continued(lines[at]) {
+            let mut joined = String::new();
+            while last < lines.len() {
+                let line = if last == at {
+                    lines[last]
+                } else {
+                    lines[last].trim_start()
+                };
+                if continued(line) {
+                    joined.push_str(&line[..line.len() - 1]);
+                    last += 1;
+                } else {
+                    joined.push_str(line);
+                    break;
+                }
+            }
+            out.push((at, last.min(lines.len() - 1), joined));
+        } else if base64_line(lines[at]) {
+            while last + 1 < lines.len() && base64_line(lines[last + 1]) {
+                last += 1;
+            }
+            if last > at {
+                let joined: String = lines[at..=last].iter().map(|l| l.trim()).collect();
+                out.push((at, last, joined));
+            }
+        }
+        at = last + 1;
+    }
+    out
 }
 
 fn finding(interaction: Option<usize>, location: String, hit: &Hit) -> Finding {
