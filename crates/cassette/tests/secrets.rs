@@ -541,7 +541,9 @@ proptest! {
     #[test]
     fn a_prefix_inside_a_base64_blob_is_not_a_key(
         head in "[A-Za-z0-9+/_-]{1,80}",
-        prefix in prop::sample::select(vec!["sk-", "sk-ant-", "sk-or-", "gsk_", "AIza", "ya29."]),
+        // Long prefixes with a separator (`sk-ant-`) are keys after any
+        // character but a letter or digit: they do not turn up by chance.
+        prefix in prop::sample::select(vec!["sk-", "gsk_", "AIza"]),
         tail in "[A-Za-z0-9+/_-]{20,120}",
         pad in "={0,2}",
     ) {
@@ -1400,5 +1402,27 @@ fn the_raw_text_backstop_joins_continued_scalars_and_binary_blocks() {
             };
             assert!(found, "{placement:?} {key}: {findings:?}");
         }
+    }
+}
+
+#[test]
+fn a_long_family_prefix_is_a_key_after_any_separator() {
+    let rules = provider_rules();
+    let scanner = Scanner::new(&rules, &Redactor::with_values(&rules, Vec::new()));
+    for text in [
+        "my_sk-proj-Abc123def456GHI789jkl012MNO345",
+        "x-sk-ant-api03-Zyx987wvu654TSR321qpo0",
+        "+sk-or-v1-0123456789abcdef0123456789abcdef",
+        "/github_pat_11ABCDEFG0123456789_abcdefghijklmnop",
+    ] {
+        assert_eq!(scanner.scan_text(text).len(), 1, "{text}");
+    }
+    // A short prefix needs a token boundary; a letter before any prefix
+    // makes a word.
+    for text in [
+        "abc+sk-0123456789abcdefghijklmn",
+        "mask-proj-Abc123def456GHI789jkl012MNO345",
+    ] {
+        assert_eq!(scanner.scan_text(text), Vec::new(), "{text}");
     }
 }

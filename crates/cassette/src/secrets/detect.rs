@@ -390,7 +390,7 @@ impl Detector {
         for prefix in &self.prefixes {
             for (start, _) in text.match_indices(prefix.as_str()) {
                 if hits.iter().any(|h| h.start <= start && start < h.end)
-                    || !starts_token(text, start)
+                    || !prefix_may_start(text, start, prefix)
                 {
                     continue;
                 }
@@ -664,6 +664,23 @@ fn starts_token(text: &str, start: usize) -> bool {
         .chars()
         .next_back()
         .is_none_or(|c| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '_' | '-')))
+}
+
+/// Whether a key prefix may start at `start`. A short prefix (`sk-`, `AIza`)
+/// must begin a token, since it turns up by chance inside base64 blobs
+/// (thinking signatures). A long one with a separator (`sk-ant-`,
+/// `sk-proj-`, `github_pat_`) cannot turn up in standard base64 and almost
+/// never by chance in URL-safe base64, so only a letter or digit before it
+/// makes it part of a word (`my_sk-proj-...` is a key).
+fn prefix_may_start(text: &str, start: usize, prefix: &str) -> bool {
+    if prefix.len() >= 5 && prefix.contains(['-', '_', '.']) {
+        text[..start]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_ascii_alphanumeric())
+    } else {
+        starts_token(text, start)
+    }
 }
 
 fn is_key_char(c: char) -> bool {
