@@ -129,7 +129,9 @@
 //! Credentials are never stored. Secret headers hold a placeholder in place of
 //! the credential (`Bearer <REDACTED>`, or `<OPENAI_API_KEY>` when the value
 //! was that environment variable's), as do credential query parameters
-//! (`key=<REDACTED>`) and cookie values. See [`Redactor`].
+//! (`key=<REDACTED>`), credential JSON fields and cookie values; key-shaped
+//! strings are replaced wherever they are, also percent-encoded, `\u`-escaped
+//! or in base64. See [`Redactor`] and [`Scanner`].
 //!
 //! ## Stability and diffs
 //!
