@@ -1426,3 +1426,35 @@ fn a_long_family_prefix_is_a_key_after_any_separator() {
         assert_eq!(scanner.scan_text(text), Vec::new(), "{text}");
     }
 }
+
+/// Long repetitive text costs time in proportion to its length.
+#[test]
+fn long_repetitive_text_scans_in_linear_time() {
+    let rules = provider_rules();
+    let redactor = Redactor::with_values(&rules, Vec::new());
+    let scanner = Scanner::new(&rules, &redactor);
+    let started = std::time::Instant::now();
+    for unit in [
+        "\\",
+        "eyJ",
+        "sk-",
+        "sk-proj-",
+        "%",
+        "%7",
+        "?a=",
+        "&",
+        "Basic ",
+        "Bearer ",
+        "AKIA",
+        "A",
+        "-----BEGIN ",
+        "\\u",
+        "=",
+        "a\n",
+    ] {
+        let text = unit.repeat(200_000 / unit.len());
+        let _ = scanner.scan_text(&text);
+        let _ = redactor.redact_text(&text);
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}

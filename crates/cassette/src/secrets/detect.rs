@@ -388,14 +388,20 @@ impl Detector {
             }
         }
         for prefix in &self.prefixes {
+            // The end of the last run of key characters measured: a match
+            // inside it is part of that run (and measuring again would cost
+            // the square of a long run).
+            let mut measured = 0;
             for (start, _) in text.match_indices(prefix.as_str()) {
-                if hits.iter().any(|h| h.start <= start && start < h.end)
+                if start < measured
+                    || hits.iter().any(|h| h.start <= start && start < h.end)
                     || !prefix_may_start(text, start, prefix)
                 {
                     continue;
                 }
                 let tail_start = start + prefix.len();
                 let tail = token_len(&text[tail_start..], is_key_char);
+                measured = tail_start + tail;
                 let tail_text = &text[tail_start..tail_start + tail];
                 if tail >= MIN_KEY_TAIL
                     && tail_text.chars().any(|c| c.is_ascii_digit())
@@ -441,7 +447,7 @@ impl Detector {
                 !(c.is_whitespace()
                     || matches!(
                         c,
-                        '&' | '#' | '"' | '\'' | '\\' | ',' | ')' | ']' | '}' | ';'
+                        '&' | '?' | '#' | '"' | '\'' | '\\' | ',' | ')' | ']' | '}' | ';'
                     ))
             });
             let value = &text[value_start..value_start + value_len];
@@ -709,10 +715,12 @@ fn aws_hits(text: &str) -> Vec<Hit> {
     let mut hits = Vec::new();
     for prefix in ["AKIA", "ASIA"] {
         for (start, _) in text.match_indices(prefix) {
+            if !starts_token(text, start) {
+                continue;
+            }
             let len = token_len(&text[start..], |c| c.is_ascii_alphanumeric());
             let id = &text[start..start + len];
-            if starts_token(text, start)
-                && len == 20
+            if len == 20
                 && id
                     .chars()
                     .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
@@ -948,6 +956,12 @@ fn unescape_view(text: &str) -> Option<View> {
                 changed = true;
                 continue;
             }
+            // Not an escape: the whole run of backslashes stays as it is
+            // (counted once, so a long run costs its length).
+            out.push_str(&text[at..at + slashes]);
+            map.extend(at..at + slashes);
+            at += slashes;
+            continue;
         }
         let Some(c) = text[at..].chars().next() else {
             break;
