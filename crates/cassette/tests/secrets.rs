@@ -1458,3 +1458,22 @@ fn long_repetitive_text_scans_in_linear_time() {
     }
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
 }
+
+/// A name that holds a key is never shown, in the location or the kind.
+#[test]
+fn names_that_hold_a_key_show_masked() {
+    let rules = provider_rules();
+    let scanner = Scanner::new(&rules, &Redactor::with_values(&rules, Vec::new()));
+    let key = "sk-ant-api03-Zyx987wvu654TSR321qpo0";
+    let interaction = bare(
+        &format!("https://h/p?token_{key}=value-0123"),
+        &[(&format!("x-{key}"), "1")],
+        Some(json!({ format!("token:{key}"): "some-value", key: {"nested": key} })),
+    );
+    let findings = scanner.scan_interaction_at(0, &interaction);
+    assert!(findings.len() >= 4, "{findings:?}");
+    for finding in findings {
+        let shown = format!("{finding} {finding:?}");
+        assert!(!shown.contains("Zyx987"), "{shown}");
+    }
+}

@@ -207,7 +207,7 @@ impl Detector {
             hits.push(Hit::new(
                 start,
                 end,
-                format!("credential field `{}`", printable_name(name)),
+                format!("credential field `{}`", self.printable_name(name)),
                 &value[start..end],
             ));
         }
@@ -286,7 +286,7 @@ impl Detector {
                     && let Some((start, end)) = credential_part(text, true)
                 {
                     out.push((
-                        format!("credential field `{}`", printable_name(name)),
+                        format!("credential field `{}`", self.printable_name(name)),
                         text[start..end].to_owned(),
                     ));
                 }
@@ -307,6 +307,19 @@ impl Detector {
     }
 
     // ----- Names ----------------------------------------------------------
+
+    /// A name fit for a message: a name that holds a credential itself, or
+    /// that is long or odd, shows masked.
+    fn printable_name(&self, name: &str) -> String {
+        if name.len() <= 40
+            && name.chars().all(|c| c.is_ascii_graphic() && c != '`')
+            && self.direct(name).is_empty()
+        {
+            name.to_owned()
+        } else {
+            super::mask(name)
+        }
+    }
 
     fn is_credential_header(&self, lower: &str) -> bool {
         self.headers.iter().any(|h| h == lower) || is_credential_name(lower)
@@ -462,7 +475,7 @@ impl Detector {
             hits.push(Hit::new(
                 value_start,
                 value_start + value_len,
-                format!("credential parameter `{}`", printable_name(name)),
+                format!("credential parameter `{}`", self.printable_name(name)),
                 value,
             ));
         }
@@ -528,15 +541,6 @@ fn flatten(name: &str) -> String {
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
         .collect()
-}
-
-/// A name fit for a message: a name that holds a credential itself is masked.
-fn printable_name(name: &str) -> String {
-    if name.len() <= 40 && name.chars().all(|c| c.is_ascii_graphic() && c != '`') {
-        name.to_owned()
-    } else {
-        super::mask(name)
-    }
 }
 
 fn tag(kind: &str, how: &str) -> String {
