@@ -1475,3 +1475,193 @@ fn names_that_hold_a_key_show_masked() {
         assert!(!shown.contains("Zyx987"), "{shown}");
     }
 }
+
+/// Credentials known by where they travel rather than by their shape,
+/// planted in the raw text of a real recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Travel {
+    /// A Mistral key: 32 letters and digits, as a bearer token.
+    MistralBearer,
+    /// An Azure key in `api-key`.
+    AzureApiKey,
+    /// Any key in `x-api-key`.
+    XApiKey,
+    /// An AWS secret key next to its access key id, in any header.
+    AwsPairInHeader,
+    /// An AWS secret key in a JSON field named for it.
+    AwsSecretField,
+    /// `X-Amz-Security-Token`.
+    AmzSecurityToken,
+    /// A SigV4 `Authorization` value.
+    SigV4,
+    /// An Azure SAS URL.
+    SasSig,
+    /// A PEM private key in a JSON string.
+    PemField,
+    /// OAuth tokens in a streamed JSON response.
+    OAuthAccessToken,
+    OAuthIdToken,
+    OAuthRefreshToken,
+    /// A password in a form body, its name percent-encoded.
+    FormPassword,
+}
+
+const TRAVELS: &[Travel] = &[
+    Travel::MistralBearer,
+    Travel::AzureApiKey,
+    Travel::XApiKey,
+    Travel::AwsPairInHeader,
+    Travel::AwsSecretField,
+    Travel::AmzSecurityToken,
+    Travel::SigV4,
+    Travel::SasSig,
+    Travel::PemField,
+    Travel::OAuthAccessToken,
+    Travel::OAuthIdToken,
+    Travel::OAuthRefreshToken,
+    Travel::FormPassword,
+];
+
+/// The raw text with a credential made from `random` (letters and digits)
+/// planted as `travel`; and the part of it that must never be written.
+fn plant_travel(travel: Travel, random: &str) -> (String, String) {
+    use Travel::*;
+    let text = data(ANTHROPIC);
+    let add_header = |header: &str| {
+        replace_once(
+            &text,
+            "    headers:\n      Accept:\n",
+            &format!("    headers:\n{header}      Accept:\n"),
+        )
+    };
+    let thirty_two: String = random.chars().cycle().take(30).collect::<String>() + "7q";
+    let aws_secret = format!("aB{}", random.chars().cycle().take(38).collect::<String>());
+    let hex: String = random
+        .bytes()
+        .cycle()
+        .take(64)
+        .map(|b| char::from(b"0123456789abcdef"[usize::from(b % 16)]))
+        .collect();
+    let jwt = format!("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOi{random}.{random}");
+    match travel {
+        MistralBearer => (
+            add_header(&format!(
+                "      Authorization:\n      - Bearer {thirty_two}\n"
+            )),
+            thirty_two,
+        ),
+        AzureApiKey => (
+            add_header(&format!("      api-key:\n      - {thirty_two}\n")),
+            thirty_two,
+        ),
+        XApiKey => (
+            add_header(&format!("      x-api-key:\n      - {thirty_two}\n")),
+            thirty_two,
+        ),
+        AwsPairInHeader => (
+            add_header(&format!(
+                "      X-Note:\n      - AKIAIOSFODNN7EXAMPLE {aws_secret}\n"
+            )),
+            aws_secret,
+        ),
+        AwsSecretField => (
+            replace_once(
+                &text,
+                "{\"max_tokens\":8192,",
+                &format!("{{\"aws_secret_access_key\":\"{aws_secret}\",\"max_tokens\":8192,"),
+            ),
+            aws_secret,
+        ),
+        AmzSecurityToken => (
+            add_header(&format!(
+                "      X-Amz-Security-Token:\n      - FwoGZXIvYXdz{random}\n"
+            )),
+            format!("FwoGZXIvYXdz{random}"),
+        ),
+        SigV4 => (
+            add_header(&format!(
+                "      Authorization:\n      - AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/us-east-1/bedrock/aws4_request,\n        SignedHeaders=host;x-amz-date, Signature={hex}\n"
+            )),
+            hex,
+        ),
+        SasSig => (
+            replace_once(
+                &text,
+                "    uri: https://api.anthropic.com/v1/messages\n",
+                &format!(
+                    "    uri: https://api.anthropic.com/v1/messages?sv=2022-11-02&sig={random}%2B%3D\n"
+                ),
+            ),
+            random.to_owned(),
+        ),
+        PemField => (
+            replace_once(
+                &text,
+                "{\"max_tokens\":8192,",
+                &format!(
+                    "{{\"cert\":\"-----BEGIN EC PRIVATE KEY-----\\nMHc{random}\\n-----END EC PRIVATE KEY-----\",\"max_tokens\":8192,"
+                ),
+            ),
+            format!("MHc{random}"),
+        ),
+        OAuthAccessToken | OAuthIdToken | OAuthRefreshToken => {
+            let (field, value) = match travel {
+                OAuthAccessToken => ("access_token", jwt),
+                OAuthIdToken => ("id_token", jwt),
+                _ => ("refresh_token", format!("1//0g{random}")),
+            };
+            (
+                replace_once(
+                    &text,
+                    "\"text\":\"Hello\"}",
+                    &format!("\"text\":\"Hello\",\"{field}\":\"{value}\"}}"),
+                ),
+                random.to_owned(),
+            )
+        }
+        FormPassword => {
+            let start = text.find("    body: '{\"max_tokens\"").unwrap();
+            let end = start
+                + text[start..].find("\"stream\":true}'\n").unwrap()
+                + "\"stream\":true}'\n".len();
+            (
+                format!(
+                    "{}    body: 'user=me&pass%77ord=Pw{random}&x=1'\n{}",
+                    &text[..start],
+                    &text[end..]
+                ),
+                format!("Pw{random}"),
+            )
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn a_credential_known_by_where_it_travels_is_linted_and_never_imported(
+        travel in prop::sample::select(TRAVELS.to_vec()),
+        random in "[A-Za-z0-9]{20,40}",
+    ) {
+        let rules = provider_rules();
+        let redactor = Redactor::with_values(&rules, Vec::new());
+        let scanner = Scanner::new(&rules, &redactor);
+        let (raw, secret) = plant_travel(travel, &random);
+        let baseline = lint(&scanner, &data(ANTHROPIC));
+        let findings = lint(&scanner, &raw);
+        prop_assert!(
+            findings.iter().any(|f| !baseline.iter().any(|b| b.same_secret(f))),
+            "{travel:?}: lint missed it"
+        );
+        for finding in &findings {
+            let shown = format!("{finding} {finding:?}");
+            prop_assert!(!shown.contains(&random), "{shown}");
+        }
+        let written = import(&redactor, &scanner, &raw);
+        prop_assert!(written.is_some(), "{travel:?}: refused");
+        let written = written.unwrap_or_default();
+        prop_assert!(!written.contains(&secret), "{travel:?}:\n{written}");
+        prop_assert!(!written.contains(&random), "{travel:?}:\n{written}");
+    }
+}
