@@ -191,8 +191,9 @@ impl Detector {
     }
 
     /// Credentials in a JSON string value. `name` is the field that holds it
-    /// (for an array, the field that holds the array); `reasoning` is set in a
-    /// reasoning block, whose `signature` is not a credential.
+    /// (for an array, the field that holds the array); `context` says where
+    /// the value sits (a reasoning block, whose `signature` is not a
+    /// credential; `logprobs`).
     pub(crate) fn json_string(
         &self,
         name: Option<&str>,

@@ -11,38 +11,12 @@
 //!   refuses to write a cassette with any finding, and `llmvcr cassette lint`
 //!   reports them.
 //!
-//! Because both use the same detector over the same walk, the scanner finds
+//! Because both call the same detector on the same fields, the scanner finds
 //! everything the redactor would replace, and a redacted interaction scans
 //! clean unless a credential could not be replaced in place (inside
 //! compressed bytes, say): then writing is refused.
 //!
-//! # What is a credential
-//!
-//! - The value of a credential header: the headers of
-//!   [`SecretRules::headers`], and any header whose name says credential
-//!   ([`is_credential_name`]: `*api-key*`, `*apikey*`, `*api_key*`,
-//!   `*token*`, `*secret*`, `*signature*`, `*password*`, `*session*`,
-//!   `authorization`), after its scheme word (`Bearer <REDACTED>`). Cookie
-//!   values of `cookie` and the value of `set-cookie`.
-//! - The value of a credential query or form parameter
-//!   ([`SecretRules::query_params`], `sig`, and names that say credential),
-//!   the password of a URL, and the value of a JSON field whose name says
-//!   credential. Name rules apply to strings only, never to numbers, and the
-//!   counters stay readable: `*tokens` (`max_tokens`,
-//!   `x-ratelimit-remaining-tokens`), `*token_count`, `*tokens_details`,
-//!   rate-limit headers, `token_type`, a `token` under `logprobs`, and the
-//!   `signature` of a reasoning block (`thoughtSignature`, `signature` next to
-//!   `thinking`), which the provider needs back.
-//! - Anywhere: key-shaped strings (a prefix of [`SecretRules::key_prefixes`],
-//!   GitHub's `ghp_`... prefixes), bearer tokens, `Basic` credentials, JWTs,
-//!   PEM private keys, AWS access key ids with their secret keys, SigV4
-//!   signatures, credential parameters inside URLs, and the values of secret
-//!   environment variables; also percent-encoded, `\u`-escaped, and inside
-//!   base64 (and base64 of gzip).
-//!
-//! Placeholders (`<REDACTED>`, `<OPENAI_API_KEY>`; see [`is_placeholder`])
-//! are never credentials. Findings never show a credential: only its first
-//! four characters, or its length for a short one.
+//! What counts as a credential is listed on [`Scanner`].
 
 mod detect;
 mod redact;

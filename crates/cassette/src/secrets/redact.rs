@@ -15,8 +15,8 @@ const MAX_PASSES: usize = 4;
 
 /// Replaces credentials in interactions by placeholders that still replay.
 ///
-/// Everything the [`Scanner`](super::Scanner) would report is replaced where
-/// it is (see the [module documentation](super) for what that is):
+/// Everything the [`Scanner`](crate::Scanner) would report is replaced where
+/// it is (see [`Scanner`](crate::Scanner) for what that is):
 ///
 /// - the value of a credential header becomes `<REDACTED>`, and a value with
 ///   an authentication scheme keeps it (`Bearer <REDACTED>`);

@@ -18,10 +18,39 @@ use crate::format::{Body, Cassette, Frame, HeaderList, Interaction};
 /// base64 blob, such as a thinking signature, does not count). The prefix must
 /// be followed by at least 20 token characters (letters, digits, `_ - .`)
 /// that include both a letter and a digit. A bearer token is `Bearer `
-/// followed by at least 16 token characters including a digit. Name rules,
-/// AWS, JWT, PEM and the encodings looked under are in the
-/// [module documentation](super). Placeholders such as `<REDACTED>` contain
-/// none of these shapes, so a redacted cassette scans clean.
+/// followed by at least 16 token characters including a digit. Long
+/// prefixes with a separator (`sk-ant-`, `github_pat_`) only need a
+/// character that is not a letter or digit before them. Placeholders such as
+/// `<REDACTED>` contain none of these shapes, so a redacted cassette scans
+/// clean.
+///
+/// # What is a credential
+///
+/// - The value of a credential header: the headers of
+///   [`SecretRules::headers`], and any header whose name says credential
+///   ([`is_credential_name`](crate::is_credential_name): `*api-key*`, `*apikey*`, `*api_key*`,
+///   `*token*`, `*secret*`, `*signature*`, `*password*`, `*session*`,
+///   `authorization`), after its scheme word (`Bearer <REDACTED>`). Cookie
+///   values of `cookie` and the value of `set-cookie`.
+/// - The value of a credential query or form parameter
+///   ([`SecretRules::query_params`], `sig`, and names that say credential),
+///   the password of a URL, and the value of a JSON field whose name says
+///   credential. Name rules apply to strings only, never to numbers, and the
+///   counters stay readable: `*tokens` (`max_tokens`,
+///   `x-ratelimit-remaining-tokens`), `*token_count`, `*tokens_details`,
+///   rate-limit headers, `token_type`, a `token` under `logprobs`, and the
+///   `signature` of a reasoning block (`thoughtSignature`, `signature` next to
+///   `thinking`), which the provider needs back.
+/// - Anywhere: key-shaped strings (a prefix of [`SecretRules::key_prefixes`],
+///   GitHub's `ghp_`... prefixes), bearer tokens, `Basic` credentials, JWTs,
+///   PEM private keys, AWS access key ids with their secret keys, SigV4
+///   signatures, credential parameters inside URLs, and the values of secret
+///   environment variables; also percent-encoded, `\u`-escaped, and inside
+///   base64 (and base64 of gzip).
+///
+/// Placeholders (`<REDACTED>`, `<OPENAI_API_KEY>`; see [`is_placeholder`](crate::is_placeholder))
+/// are never credentials. Findings never show a credential: only its first
+/// four characters, or its length for a short one.
 ///
 /// ```
 /// use llmvcr_cassette::{Redactor, Scanner, SecretRules};
