@@ -11,12 +11,12 @@
 //!   [`save`] refuses to write secrets and writes atomically.
 //! - [`Redactor`] and [`Scanner`]: credentials replaced by placeholders, and a
 //!   scanner for anything key-shaped that is left.
-//! - [`from_recorded`], [`to_recorded`], [`FrameCapture`]: conversions from
+//! - [`convert::from_recorded`], [`convert::to_recorded`], [`FrameCapture`]: conversions from
 //!   imported recordings and from live streams.
 //! - [`import`] and [`to_vcrpy`]: VCR.py YAML and vcr-cassette JSON in and
 //!   out.
 //! - [Recording and replaying](#recording-and-replaying): [`CassetteMiddleware`]
-//!   for `reqwest-middleware`, with [`MatchRules`] and its [`Index`].
+//!   for `reqwest-middleware`, with [`MatchRules`] and its [`Index`](matcher::Index).
 //!
 //! ```
 //! use llmvcr_cassette::{Cassette, Redactor, Scanner, SecretRules, parse, to_yaml};
@@ -118,7 +118,7 @@
 //! | `json_array` | one element of a streamed JSON array (Gemini without `alt=sse`) | `data` or `text` |
 //! | `chunks` | one raw chunk of any other stream | `text`, or `base64` when not UTF-8 |
 //!
-//! Replay rebuilds the wire form from the frames ([`frame_bytes`]): an SSE
+//! Replay rebuilds the wire form from the frames ([`frame_bytes`](convert::frame_bytes)): an SSE
 //! event as its field lines and a blank line, with JSON data written compactly
 //! on one `data:` line; an NDJSON line and `\n`; a JSON array with `[`, `,`
 //! and `]` around the elements. A stream that cannot be framed exactly is
@@ -129,7 +129,9 @@
 //! Credentials are never stored. Secret headers hold a placeholder in place of
 //! the credential (`Bearer <REDACTED>`, or `<OPENAI_API_KEY>` when the value
 //! was that environment variable's), as do credential query parameters
-//! (`key=<REDACTED>`) and cookie values. See [`Redactor`].
+//! (`key=<REDACTED>`), credential JSON fields and cookie values; key-shaped
+//! strings are replaced wherever they are, also percent-encoded, `\u`-escaped
+//! or in base64. See [`Redactor`] and [`Scanner`].
 //!
 //! ## Stability and diffs
 //!
@@ -234,7 +236,7 @@
 //! so a replaying client that sends a real key matches the placeholder on disk.
 //! A custom predicate ([`MatchRules::with_custom`]) can refuse candidates.
 //!
-//! The cassette is indexed once ([`Index`]): a hash map from key to the
+//! The cassette is indexed once ([`Index`](matcher::Index)): a hash map from key to the
 //! interactions with that key, each with a cursor. A lookup canonicalises the
 //! request (linear in its size) and does one hash lookup; it never scans the
 //! cassette. A request sent byte for byte as recorded (a client serialising the
@@ -298,7 +300,7 @@
 //! # Importing recordings
 //!
 //! The [`import`] module reads cassettes written by other tools into
-//! format-neutral [`RecordedInteraction`]s ([`model`]):
+//! format-neutral [`RecordedInteraction`]s ([`recorded`]):
 //!
 //! - VCR.py YAML ([`import::parse_vcrpy`], [`import::read_vcrpy`]), in the
 //!   `string`, `binary` (`!!binary` gzip), `parsed_body` and `typed_body`

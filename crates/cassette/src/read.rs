@@ -182,7 +182,7 @@ pub fn is_v1(text: &str) -> bool {
 
 /// Parses a cassette in any format llmvcr reads: format v1 as it is, VCR.py
 /// YAML and vcr-cassette JSON converted with
-/// [`from_recorded`](crate::convert::from_recorded), which frames streamed
+/// [`from_recorded`], which frames streamed
 /// JSON arrays at the URLs that `stream_urls` names. Nothing is redacted.
 ///
 /// # Errors
@@ -221,7 +221,7 @@ pub fn load_any(path: &Path, stream_urls: &[StreamUrlRule]) -> Result<Cassette> 
 /// Reads a cassette file in any format llmvcr reads as
 /// [`RecordedInteraction`]s: VCR.py and vcr-cassette files exactly as
 /// [`read_any`](crate::import::read_any) reads them, and format v1 through
-/// [`to_recorded`](crate::convert::to_recorded).
+/// [`to_recorded`].
 ///
 /// # Errors
 ///

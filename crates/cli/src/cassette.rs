@@ -105,7 +105,7 @@ fn report(out: &mut dyn Write, message: impl std::fmt::Display) -> io::Result<()
 /// The scanner for writing and linting: the providers' rules and the secret
 /// variables of this environment.
 fn redactor_and_scanner() -> (Redactor, Scanner) {
-    let rules = llmvcr::cassette_rules();
+    let rules = llmvcr::testing::secret_rules();
     let redactor = Redactor::from_env(&rules);
     let scanner = Scanner::new(&rules, &redactor);
     (redactor, scanner)
@@ -236,24 +236,26 @@ fn lint(paths: &[PathBuf], out: &mut dyn Write) -> io::Result<ExitCode> {
     let (mut problems, mut interactions) = (0usize, 0usize);
     for path in &files {
         let name = path.display().to_string();
-        let cassette = match load_any(path, &llmvcr::cassette_stream_urls()) {
-            Ok(cassette) => cassette,
+        // Every decoded value (bodies after base64 and gzip, YAML scalars
+        // after folding), then the raw text as a backstop for what the
+        // readers do not keep (comments, fields other recorders add) and
+        // for files they cannot read; a credential found both ways is
+        // reported once.
+        let mut findings = match load_any(path, &llmvcr::cassette_stream_urls()) {
+            Ok(cassette) => {
+                interactions += cassette.interactions.len();
+                scanner.scan_cassette(&cassette)
+            }
             Err(e) => {
                 writeln!(out, "{e}")?;
                 problems += 1;
-                continue;
+                Vec::new()
             }
         };
-        interactions += cassette.interactions.len();
-        let mut findings = scanner.scan_cassette(&cassette);
-        // The raw text too, for what the structure does not hold (comments,
-        // fields other recorders add); reported once per secret.
-        if let Ok(text) = std::fs::read_to_string(path) {
-            for raw in scanner.scan_text(&text) {
-                let known = findings
-                    .iter()
-                    .any(|f| f.excerpt == raw.excerpt && f.kind == raw.kind);
-                if !known {
+        // Unreadable: already reported by the reader.
+        if let Ok(bytes) = std::fs::read(path) {
+            for raw in scanner.scan_text(&String::from_utf8_lossy(&bytes)) {
+                if !findings.iter().any(|f| f.same_secret(&raw)) {
                     findings.push(raw);
                 }
             }

@@ -123,9 +123,11 @@ fn import_converts_redacts_and_names_outputs_after_their_sources() {
 fn import_refuses_a_key_it_cannot_place_and_writes_nothing() {
     let dir = temp("refuse");
     let source = dir.join("leaky.yaml");
+    // Gzip inside gzip: the importer undoes the outer one, and a key inside
+    // the inner one cannot be replaced in place.
     let leaky = vcrpy_with_credentials().replace(
-        "\"text\": \"hello\"",
-        "\"text\": \"use sk-proj-Abc123def456GHI789jkl012\"",
+        "string: '{\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"hello\"}]}}]}'",
+        "string: !!binary |\n        H4sIAAAAAAACA5Pv5mAAASbm1WFefme8T/p46njqhm0K6lgX5nXuvLbnWW3GolVTuYS6vRYcUl0pqmC49NKjkNZHOXebFv3RiT2+JMVZ+fGUKybCwcbl/P7F3KfXvJFhdlZeeutGlAITg/dd274YoOkAX1bStWYAAAA=",
     );
     std::fs::write(&source, leaky).unwrap();
     let (code, _, stderr) = run(llmvcr()
@@ -136,7 +138,7 @@ fn import_refuses_a_key_it_cannot_place_and_writes_nothing() {
     assert_eq!(code, Some(1));
     assert!(stderr.contains("leaky.yaml"), "{stderr}");
     assert!(
-        stderr.contains("interaction 0, response.body.json.candidates[0].content.parts[0].text"),
+        stderr.contains("interaction 0, response.body.base64: key prefix `sk-proj-` (compressed)"),
         "{stderr}"
     );
     assert!(!stderr.contains("Abc123def456"), "{stderr}");
@@ -189,7 +191,20 @@ fn the_committed_cassettes_are_what_import_produces() {
 
 #[test]
 fn lint_passes_the_repository_and_names_every_finding() {
-    let (code, stdout, stderr) = run(llmvcr().args(["cassette", "lint"]).arg(repo("cassettes")));
+    // The llmvcr cassettes; the raw recordings under cassettes/real keep
+    // Cloudflare cookies that import replaces (see the secrets tests below).
+    let providers = [
+        "anthropic",
+        "azure",
+        "gemini",
+        "groq",
+        "mistral",
+        "openai",
+        "openrouter",
+    ];
+    let (code, stdout, stderr) = run(llmvcr()
+        .args(["cassette", "lint"])
+        .args(providers.map(|p| repo(&format!("cassettes/{p}")))));
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(stdout.contains("no findings"), "{stdout}");
 
@@ -531,4 +546,150 @@ fn inspect_reports_the_usage_of_an_error_chunk() {
         "{row}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// --- secrets ---
+
+/// One key of each family used below, and how each is planted.
+const OPENAI: &str = "sk-proj-Abc123def456GHI789jkl012MNO345";
+const ANTHROPIC: &str = "sk-ant-api03-Zyx987wvu654TSR321qpo0";
+const GROQ: &str = "gsk_0123456789abcdefABCDEFxyz";
+const XAI: &str = "xai-Q2w3E4r5T6y7U8i9O0pAsDfGhJ";
+const GITHUB: &str = "ghp_16C7e42F292c6912E7710c838347Ae178B4a";
+const OPENROUTER: &str = "sk-or-v1-0123456789abcdef0123456789abcdef";
+const AWS: &str = "AKIAIOSFODNN7EXAMPLE";
+
+/// A VCR.py cassette with a key in every place and encoding: a YAML
+/// comment, a `!!binary` gzip body, a folded scalar, a percent-encoded
+/// parameter name, a JSON key, a `\u` escape, and Basic credentials.
+fn vcrpy_with_hidden_keys() -> String {
+    let escaped_first = format!("\\\\u0073{}", &OPENROUTER[1..]);
+    format!(
+        r#"# recorded with {GITHUB}
+interactions:
+- request:
+    body: '{{"{OPENAI}": 1, "note": "{escaped_first}"}}'
+    headers:
+      Proxy-Authorization:
+      - Basic dXNlcjp4YWktUTJ3M0U0cjVUNnk3VThpOU8wcEFzRGZHaEo=
+      X-Note:
+      - >-
+        first line
+        {GROQ}
+        last line
+    method: POST
+    uri: https://api.example.com/v1/x?api%5Fkey=plain-value-0123&id={AWS}
+  response:
+    body:
+      string: !!binary |
+        H4sIAAAAAAACA6tWSs7PK0nNK1GyUoiuViqpLEgFspRKUitKlHSgNJCfnVqpUJytm5hXoptYkGlgrBtVWWFpYV5eVmpmahISHGRsZFhYkG+gVBtbCwCt3HzoUgAAAA==
+    headers:
+      Content-Type:
+      - application/json
+      Content-Encoding:
+      - gzip
+    status:
+      code: 200
+      message: OK
+version: 1
+"#
+    )
+}
+
+#[test]
+fn lint_finds_keys_in_every_place_and_encoding_and_never_prints_them() {
+    let dir = temp("lint-hidden");
+    std::fs::write(dir.join("hidden.yaml"), vcrpy_with_hidden_keys()).unwrap();
+    let (code, stdout, stderr) = run(llmvcr().args(["cassette", "lint"]).arg(&dir));
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    let line = |needle: &str| {
+        assert!(
+            stdout.lines().any(|l| l.contains(needle)),
+            "{needle} not in\n{stdout}"
+        );
+    };
+    line("hidden.yaml: line 1, column 17: possible secret, key prefix `ghp_`");
+    line("interaction 0: request.body.json[sk-p…]: possible secret, key prefix `sk-proj-`");
+    line("interaction 0: request.body.json.note: possible secret, key prefix `sk-or-v1-`");
+    line("interaction 0: request.headers.proxy-authorization: possible secret");
+    line("interaction 0: request.headers.x-note: possible secret, key prefix `gsk_`");
+    line(
+        "interaction 0: request.url: possible secret, credential parameter `api_key` (percent-encoded)",
+    );
+    line("interaction 0: request.url: possible secret, AWS access key id");
+    line(
+        "interaction 0: response.body.json.content[0].text: possible secret, key prefix `sk-ant-`",
+    );
+    for key in [
+        OPENAI,
+        ANTHROPIC,
+        GROQ,
+        XAI,
+        GITHUB,
+        OPENROUTER,
+        AWS,
+        "plain-value",
+    ] {
+        assert!(
+            !stdout.contains(key) && !stderr.contains(key),
+            "{key}:\n{stdout}{stderr}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn import_replaces_keys_in_every_place_and_encoding() {
+    let dir = temp("import-hidden");
+    let source = dir.join("hidden.yaml");
+    std::fs::write(&source, vcrpy_with_hidden_keys()).unwrap();
+    let (code, stdout, stderr) = run(llmvcr()
+        .args(["cassette", "import"])
+        .arg(&source)
+        .arg("--out")
+        .arg(dir.join("out")));
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let written = std::fs::read_to_string(dir.join("out/hidden.yaml")).unwrap();
+    for key in [
+        OPENAI,
+        ANTHROPIC,
+        GROQ,
+        XAI,
+        GITHUB,
+        OPENROUTER,
+        AWS,
+        "plain-value",
+    ] {
+        assert!(!written.contains(key), "{key} in\n{written}");
+    }
+    assert!(!written.contains("dXNlcjp4YWkt"), "{written}");
+    for expected in [
+        "proxy-authorization: Basic <REDACTED>",
+        "api%5Fkey=<REDACTED>&id=<REDACTED>",
+        "<REDACTED>: 1",
+    ] {
+        assert!(written.contains(expected), "{expected} not in\n{written}");
+    }
+    // Written, it lints clean.
+    let (code, stdout, _) = run(llmvcr().args(["cassette", "lint"]).arg(dir.join("out")));
+    assert_eq!(code, Some(0), "{stdout}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn lint_reports_the_cookies_the_raw_recordings_keep_and_nothing_else() {
+    let (code, stdout, stderr) = run(llmvcr()
+        .args(["cassette", "lint"])
+        .arg(repo("cassettes/real")));
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    let findings: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("possible secret"))
+        .collect();
+    assert!(!findings.is_empty());
+    for finding in findings {
+        assert!(finding.contains("cookie value"), "{finding}");
+    }
+    // A cookie value is shown by its first four characters at most.
+    assert!(!stdout.contains("m0mGKA4KJQVC7Sah"), "{stdout}");
 }

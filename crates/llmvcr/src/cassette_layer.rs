@@ -12,16 +12,34 @@ use llmvcr_cassette::{
     BodyIgnore, CassetteBuilder, CassetteMiddleware, MatchRules, MiddlewareError, SecretRules,
 };
 use llmvcr_core::{Error, ErrorKind};
-use llmvcr_providers::rules::{CREDENTIAL_QUERY_PARAMS, VOLATILE_BODY_FIELDS};
+use llmvcr_providers::rules::{
+    CREDENTIAL_QUERY_PARAMS, KEY_PREFIXES, SECRET_HEADERS, VOLATILE_BODY_FIELDS,
+};
 
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
 
-/// Generic HTTP credentials plus every provider's credential headers, query
-/// parameters and key prefixes: [`crate::cassette_rules`].
+/// The secret rules for cassettes: generic HTTP credentials plus every
+/// provider's credential headers, query parameters and key prefixes, from
+/// [`llmvcr_providers::rules`]. The CLI and the recording layer use these for
+/// redaction and scanning.
+///
+/// ```
+/// let rules = llmvcr::testing::secret_rules();
+/// assert!(rules.headers.iter().any(|h| h == "x-goog-api-key"));
+/// assert!(rules.query_params.iter().any(|q| q == "key"));
+/// assert!(rules.key_prefixes.iter().any(|p| p == "sk-ant-"));
+/// assert!(rules.env_suffixes.iter().any(|s| s == "_API_KEY"));
+/// ```
+#[must_use]
 pub fn secret_rules() -> SecretRules {
-    crate::cassette_rules()
+    SecretRules::generic().merge(SecretRules {
+        headers: strings(SECRET_HEADERS),
+        query_params: strings(CREDENTIAL_QUERY_PARAMS),
+        key_prefixes: strings(KEY_PREFIXES),
+        env_suffixes: Vec::new(),
+    })
 }
 
 /// Matching that drops credential query parameters and ignores every provider's

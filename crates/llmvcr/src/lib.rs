@@ -77,30 +77,6 @@ pub mod cassette {
     pub use llmvcr_cassette::*;
 }
 
-/// The secret rules for cassettes: generic HTTP credentials plus every
-/// provider's credential headers, query parameters and key prefixes, from
-/// [`llmvcr_providers::rules`]. The CLI and the recording layer use these for
-/// redaction and scanning.
-///
-/// ```
-/// let rules = llmvcr::cassette_rules();
-/// assert!(rules.headers.iter().any(|h| h == "x-goog-api-key"));
-/// assert!(rules.query_params.iter().any(|q| q == "key"));
-/// assert!(rules.key_prefixes.iter().any(|p| p == "sk-ant-"));
-/// assert!(rules.env_suffixes.iter().any(|s| s == "_API_KEY"));
-/// ```
-#[must_use]
-pub fn cassette_rules() -> llmvcr_cassette::SecretRules {
-    use llmvcr_providers::rules::{CREDENTIAL_QUERY_PARAMS, KEY_PREFIXES, SECRET_HEADERS};
-    let strings = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect();
-    llmvcr_cassette::SecretRules::generic().merge(llmvcr_cassette::SecretRules {
-        headers: strings(SECRET_HEADERS),
-        query_params: strings(CREDENTIAL_QUERY_PARAMS),
-        key_prefixes: strings(KEY_PREFIXES),
-        env_suffixes: Vec::new(),
-    })
-}
-
 /// The rules that tell streamed responses by their URL, from
 /// [`llmvcr_providers::rules::JSON_ARRAY_STREAM_URLS`]: Gemini's
 /// `:streamGenerateContent` without `alt=sse` streams a JSON array.

@@ -26,33 +26,55 @@ use crate::endpoint::WireApi;
 /// Request headers that carry a provider credential. Names are lowercase.
 ///
 /// - `authorization`: `Bearer <key>` for OpenAI and every OpenAI-compatible API
-///   (OpenRouter, Groq, Mistral, LM Studio), and OAuth tokens for Vertex AI;
+///   (OpenRouter, Groq, Mistral, xAI, LM Studio), and OAuth tokens for Vertex AI;
 /// - `x-api-key`: Anthropic;
 /// - `api-key`: Azure OpenAI;
 /// - `x-goog-api-key`: the Gemini API;
-/// - `proxy-authorization`: a credential for a proxy in front of any of them.
+/// - `proxy-authorization`: a credential for a proxy in front of any of them;
+/// - `x-amz-security-token`: a temporary AWS credential (Bedrock).
+///
+/// Any other header whose name says credential (`*token*`, `*secret*`...) is
+/// caught by the cassette crate's name rules.
 pub const SECRET_HEADERS: &[&str] = &[
     "authorization",
     "x-api-key",
     "api-key",
     "x-goog-api-key",
     "proxy-authorization",
+    "x-amz-security-token",
 ];
 
 /// Query parameters that carry a credential: Gemini clients may send the key as
-/// `?key=`.
-pub const CREDENTIAL_QUERY_PARAMS: &[&str] = &["key"];
+/// `?key=`; Azure SAS URLs sign with `sig=`; presigned AWS URLs carry
+/// `X-Amz-Signature` and `X-Amz-Security-Token`.
+pub const CREDENTIAL_QUERY_PARAMS: &[&str] =
+    &["key", "sig", "x-amz-signature", "x-amz-security-token"];
 
 /// Prefixes of provider keys and tokens, for the secret scanner.
 ///
 /// - `sk-`: OpenAI (including `sk-proj-` and `sk-svcacct-`), DeepSeek and many
 ///   OpenAI-compatible services;
+/// - `sk-proj-`: OpenAI project keys;
 /// - `sk-ant-`: Anthropic;
-/// - `sk-or-`: OpenRouter;
+/// - `sk-or-`, `sk-or-v1-`: OpenRouter;
 /// - `gsk_`: Groq;
+/// - `xai-`: xAI;
 /// - `AIza`: Google API keys (Gemini);
 /// - `ya29.`: Google OAuth access tokens (Vertex AI).
-pub const KEY_PREFIXES: &[&str] = &["sk-", "sk-ant-", "sk-or-", "gsk_", "AIza", "ya29."];
+///
+/// Mistral and Azure keys have no prefix (32 letters and digits); they are
+/// caught in the credential headers above.
+pub const KEY_PREFIXES: &[&str] = &[
+    "sk-",
+    "sk-proj-",
+    "sk-ant-",
+    "sk-or-",
+    "sk-or-v1-",
+    "gsk_",
+    "xai-",
+    "AIza",
+    "ya29.",
+];
 
 /// Request-body fields of one wire API that are ignored when matching a request
 /// against a recording.

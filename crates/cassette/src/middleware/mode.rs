@@ -65,7 +65,7 @@ impl std::str::FromStr for Mode {
 /// The environment variables the middleware reads, captured once.
 ///
 /// [`Env::from_process`] reads them; tests pass their own to
-/// [`CassetteBuilder::env`] instead of changing the process environment.
+/// [`CassetteBuilder::env`](super::CassetteBuilder::env) instead of changing the process environment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Env {
     /// `LLMVCR_MODE`.

@@ -11,7 +11,7 @@ mod matcher_props;
 mod no_panic;
 mod record_replay;
 mod roundtrip_replay;
-// mod secrets;
+mod secrets;
 mod store;
 #[allow(dead_code)]
 mod support;

@@ -339,8 +339,15 @@ async fn a_key_the_redactor_does_not_know_is_refused_and_nothing_is_written() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"leaked": "sk-live0123456789abcdefghijklmnopqrstu"})),
+            // Compressed bytes the response does not declare: a key inside
+            // cannot be replaced in place (one in plain text would be).
+            ResponseTemplate::new(200).set_body_bytes({
+                use std::io::Write as _;
+                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                gz.write_all(br#"{"leaked": "sk-live0123456789abcdefghijklmnopqrstu"}"#)
+                    .unwrap();
+                gz.finish().unwrap()
+            }),
         )
         .mount(&server)
         .await;
