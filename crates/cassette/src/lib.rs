@@ -350,12 +350,13 @@ mod cache;
 pub mod convert;
 mod error;
 pub mod export;
-pub mod import;
 pub mod matcher;
 pub mod middleware;
 pub mod read;
-pub mod recorded;
-pub mod replay;
+/// Readers for other recorders' cassettes: the `llmvcr-import` crate.
+pub use llmvcr_import as import;
+/// What other recorders' files hold, as the importers read it.
+pub use llmvcr_import::recorded;pub mod replay;
 pub mod secrets;
 pub mod stored;
 pub mod write;

@@ -51,7 +51,7 @@
 //! or the URI's parts; methods in any case (they are upper-cased). A declared
 //! `Content-Encoding` that the stored body does not have is reported as
 //! removed, so the decoded headers no longer claim it (see the
-//! [module documentation](crate::import)).
+//! [module documentation](crate)).
 //!
 //! # Where yaml_serde and PyYAML differ
 //!
@@ -93,7 +93,7 @@ const PYTHON_TAG_PREFIX: &str = "python/";
 ///
 /// `source` names the input in errors (usually its path). Methods are
 /// upper-cased; everything else is kept as recorded, except that bodies are
-/// decoded as the [module documentation](crate::import) describes.
+/// decoded as the [module documentation](crate) describes.
 ///
 /// # Errors
 ///

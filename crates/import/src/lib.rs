@@ -27,15 +27,26 @@
 //!
 //! Errors are [`ImportError`]s that name the file and, where they can, the
 //! interaction, the field and the line. No input makes a reader panic.
+//!
+//! This crate knows other recorders' file formats and nothing else: no HTTP
+//! stack, no cassette format of llmvcr's own. `llmvcr-cassette` converts what
+//! it reads into format v1 and re-exports it as `llmvcr_cassette::import`.
+#![warn(missing_docs, unreachable_pub)]
 
 use std::fmt;
 use std::path::Path;
 
-use crate::recorded::{ContentCoding, RecordedInteraction};
+use crate::recorded::ContentCoding;
 
 mod decode;
+pub mod recorded;
 mod vcr_json;
 mod vcrpy;
+
+pub use recorded::{
+    Headers, RecordedBody, RecordedInteraction, RecordedRequest,
+    RecordedResponse,
+};
 
 pub use vcr_json::parse_vcr_json;
 pub use vcrpy::parse_vcrpy;
@@ -324,7 +335,7 @@ fn read_text(path: &Path) -> Result<(String, String)> {
 
 /// Reads a file that must be UTF-8; invalid UTF-8 is an `InvalidData` error
 /// that says where the first bad byte is.
-pub(crate) fn read_utf8(path: &Path) -> std::io::Result<String> {
+pub fn read_utf8(path: &Path) -> std::io::Result<String> {
     let bytes = std::fs::read(path)?;
     utf8(&bytes)?;
     String::from_utf8(bytes)
@@ -333,7 +344,7 @@ pub(crate) fn read_utf8(path: &Path) -> std::io::Result<String> {
 
 /// The bytes as text; invalid UTF-8 is an `InvalidData` error that says
 /// where the first bad byte is.
-pub(crate) fn utf8(bytes: &[u8]) -> std::io::Result<&str> {
+pub fn utf8(bytes: &[u8]) -> std::io::Result<&str> {
     std::str::from_utf8(bytes).map_err(|err| {
         let offset = err.valid_up_to();
         std::io::Error::new(

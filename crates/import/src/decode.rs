@@ -45,7 +45,7 @@ pub(crate) fn decode_base64(text: &str) -> Result<Vec<u8>, base64::DecodeError> 
 /// - Text and JSON bodies are never compressed (gzip and zlib output is not
 ///   UTF-8 text). With a declared coding they are kept as they are and the
 ///   coding is reported as removed, so that
-///   [`decoded_headers`](crate::model::RecordedResponse::decoded_headers)
+///   [`decoded_headers`](crate::recorded::RecordedResponse::decoded_headers)
 ///   drops the header and nothing claims the body is compressed.
 /// - Declared gzip: bytes starting with the gzip magic bytes are gunzipped,
 ///   and failure is an error; other bytes are already decoded and kept.
