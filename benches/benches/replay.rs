@@ -320,15 +320,13 @@ fn replay(c: &mut Criterion) {
         let url = format!("{base}{}", last.path_and_query);
         let request = Bytes::from(request_bytes(&last));
 
-        // The same cassette on disk in both formats.
+        // The same cassette on disk in both formats. The real recordings keep
+        // their servers' cookies; they are redacted as recording would.
         let yaml_path = dir.join(format!("cassette-{n}.yaml"));
         let rules = SecretRules::generic();
-        save(
-            &yaml_path,
-            &llmvcr_cassette(&base, &exchanges),
-            &Scanner::new(&rules, &redactor()),
-        )
-        .unwrap();
+        let mut cassette = llmvcr_cassette(&base, &exchanges);
+        redactor().redact_cassette(&mut cassette);
+        save(&yaml_path, &cassette, &Scanner::new(&rules, &redactor())).unwrap();
         let json_path = dir.join(format!("cassette-{n}.vcr.json"));
         std::fs::write(&json_path, vcr_json(&base, &exchanges)).unwrap();
 

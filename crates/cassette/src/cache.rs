@@ -106,7 +106,7 @@ fn hash_file(path: &Path) -> std::io::Result<u128> {
     use std::io::Read as _;
     let mut file = std::fs::File::open(path)?;
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    let mut buf = vec![0; 64 * 1024];
+    let mut buf = [0; 16 * 1024];
     loop {
         match file.read(&mut buf) {
             Ok(0) => return Ok(hasher.digest128()),

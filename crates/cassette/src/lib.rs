@@ -356,7 +356,8 @@ pub mod read;
 /// Readers for other recorders' cassettes: the `llmvcr-import` crate.
 pub use llmvcr_import as import;
 /// What other recorders' files hold, as the importers read it.
-pub use llmvcr_import::recorded;pub mod replay;
+pub use llmvcr_import::recorded;
+pub mod replay;
 pub mod secrets;
 pub mod stored;
 pub mod write;

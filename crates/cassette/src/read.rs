@@ -231,7 +231,14 @@ pub fn read_recorded(path: &Path) -> Result<Vec<RecordedInteraction>> {
     let (text, source) = read_text(path)?;
     if is_v1(&text) {
         let cassette = parse(&text, &source)?;
-        return Ok(cassette.interactions.iter().map(to_recorded).collect());
+        drop(text);
+        // Each interaction is freed once converted, so the cassette and its
+        // converted copy are not both held whole.
+        return Ok(cassette
+            .interactions
+            .into_iter()
+            .map(|interaction| to_recorded(&interaction))
+            .collect());
     }
     Ok(parse_any(&text, &source)?)
 }

@@ -43,10 +43,7 @@ pub mod recorded;
 mod vcr_json;
 mod vcrpy;
 
-pub use recorded::{
-    Headers, RecordedBody, RecordedInteraction, RecordedRequest,
-    RecordedResponse,
-};
+pub use recorded::{Headers, RecordedBody, RecordedInteraction, RecordedRequest, RecordedResponse};
 
 pub use vcr_json::parse_vcr_json;
 pub use vcrpy::parse_vcrpy;

@@ -10,7 +10,7 @@ use crate::convert::StreamUrlRule;
 use crate::error::CassetteError;
 use crate::matcher::{Index, MatchRules};
 use crate::replay::ReplaySpeed;
-use crate::secrets::{Redactor, Scanner, SecretRules};
+use crate::secrets::{Redactor, SecretRules};
 use crate::stored::Cassette;
 
 /// Builds a [`CassetteMiddleware`].
@@ -187,7 +187,6 @@ impl CassetteBuilder {
         let redactor = self
             .redactor
             .unwrap_or_else(|| Redactor::from_env(secret_rules));
-        let scanner = Scanner::new(secret_rules, &redactor);
         let redacts_values = redactor.variable_names().next().is_some();
         let index = match keys {
             Some(keys) => Index::with_keys(rules.clone(), keys),
@@ -206,7 +205,8 @@ impl CassetteBuilder {
                 speed: self.speed,
                 redactor,
                 redacts_values,
-                scanner,
+                secret_rules: secret_rules.clone(),
+                scanner: OnceLock::new(),
                 rules,
                 stream_urls: self.stream_urls,
                 state: Mutex::new(State {

@@ -28,7 +28,7 @@ use crate::convert::{FrameCapture, StreamUrlRule, body_from_bytes};
 use crate::error::CassetteError;
 use crate::matcher::{Index, LazyRequest, MatchRules, MissReason, RequestKey};
 use crate::replay::{PreparedResponse, ReplaySpeed};
-use crate::secrets::{Redactor, Scanner};
+use crate::secrets::{Redactor, Scanner, SecretRules};
 use crate::stored::{Cassette, HeaderList, Interaction, Request};
 use tape::Tape;
 use tee::{Pending, StreamRecording, Tee};
@@ -86,7 +86,10 @@ struct Inner {
     redactor: Redactor,
     /// Whether the redactor replaces environment values (so bodies need it).
     redacts_values: bool,
-    scanner: Scanner,
+    /// Where credentials travel and what they look like, for the scanner.
+    secret_rules: SecretRules,
+    /// The scanner every save runs, built on the first save.
+    scanner: OnceLock<Scanner>,
     /// The rules the index was built with, for keying outside the lock.
     rules: MatchRules,
     state: Mutex<State>,
@@ -296,7 +299,10 @@ impl Inner {
     /// the replayed cassette (as already played).
     fn commit(&self, mut interaction: Interaction) -> Result<(), CassetteError> {
         self.redactor.redact_interaction(&mut interaction);
-        self.tape().append(interaction.clone(), &self.scanner)?;
+        let scanner = self
+            .scanner
+            .get_or_init(|| Scanner::new(&self.secret_rules, &self.redactor));
+        self.tape().append(interaction.clone(), scanner)?;
         if self.effective == Effective::NewEpisodes {
             let mut guard = self.state();
             let state = &mut *guard;
@@ -437,7 +443,6 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use crate::secrets::SecretRules;
 
     #[test]
     fn the_key_of_a_request_equals_the_key_of_the_redacted_request() {
