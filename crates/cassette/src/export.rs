@@ -38,28 +38,29 @@ use crate::stored::{Cassette, HeaderList, Interaction};
 /// [`Cassette`] does not make it do.
 pub fn to_vcrpy(cassette: &Cassette) -> Result<String> {
     let marker = binary_marker(cassette);
-    let mut top = yaml_serde::Mapping::new();
-    top.insert(
-        key("interactions"),
-        Value::Sequence(
-            cassette
-                .interactions
-                .iter()
-                .map(|interaction| vcrpy_interaction(interaction, &marker))
-                .collect(),
-        ),
-    );
-    top.insert(key("version"), Value::Number(1.into()));
-    let text =
-        yaml_serde::to_string(&Value::Mapping(top)).map_err(|err| CassetteError::Schema {
+    let emit = |value: &Value| {
+        yaml_serde::to_string(value).map_err(|err| CassetteError::Schema {
             file: "(cassette)".to_owned(),
             line: None,
             column: None,
             message: format!("cannot write YAML: {err}"),
-        })?;
+        })
+    };
+    // One interaction at a time, each an item of the top-level block list, so
+    // that only one interaction's YAML tree is held while writing.
+    let mut text = String::from("interactions:\n");
+    if cassette.interactions.is_empty() {
+        text = String::from("interactions: []\n");
+    }
     // The emitter writes only local tags; the marker tag stands for the
     // standard `!!binary` that PyYAML expects.
-    Ok(text.replace(&format!("!{marker} "), "!!binary "))
+    let tag = format!("!{marker} ");
+    for interaction in &cassette.interactions {
+        let item = Value::Sequence(vec![vcrpy_interaction(interaction, &marker)]);
+        text.push_str(&emit(&item)?.replace(&tag, "!!binary "));
+    }
+    text.push_str("version: 1\n");
+    Ok(text)
 }
 
 /// The reason phrase VCR.py records for a status.
@@ -106,11 +107,14 @@ pub fn reason_phrase(status: u16) -> &'static str {
 /// A local tag name that appears nowhere in the cassette's strings, so that
 /// replacing it after emitting cannot touch anything else.
 fn binary_marker(cassette: &Cassette) -> String {
-    let text = format!("{cassette:?}");
     let mut n = 0u64;
     loop {
         let marker = format!("llmvcr-binary-{n}");
-        if !text.contains(&marker) {
+        let used = cassette
+            .interactions
+            .iter()
+            .any(|interaction| format!("{interaction:?}").contains(&marker));
+        if !used {
             return marker;
         }
         n += 1;

@@ -241,6 +241,11 @@ fn lint(paths: &[PathBuf], out: &mut dyn Write) -> io::Result<ExitCode> {
         // readers do not keep (comments, fields other recorders add) and
         // for files they cannot read; a credential found both ways is
         // reported once.
+        // The raw text is scanned first and let go, so the file's text and
+        // the cassette read from it are not both held.
+        let raw = std::fs::read(path)
+            .ok()
+            .map(|bytes| scanner.scan_text(&String::from_utf8_lossy(&bytes)));
         let mut findings = match load_any(path, &llmvcr::cassette_stream_urls()) {
             Ok(cassette) => {
                 interactions += cassette.interactions.len();
@@ -253,11 +258,9 @@ fn lint(paths: &[PathBuf], out: &mut dyn Write) -> io::Result<ExitCode> {
             }
         };
         // Unreadable: already reported by the reader.
-        if let Ok(bytes) = std::fs::read(path) {
-            for raw in scanner.scan_text(&String::from_utf8_lossy(&bytes)) {
-                if !findings.iter().any(|f| f.same_secret(&raw)) {
-                    findings.push(raw);
-                }
+        for raw in raw.into_iter().flatten() {
+            if !findings.iter().any(|f| f.same_secret(&raw)) {
+                findings.push(raw);
             }
         }
         for finding in &findings {

@@ -1,6 +1,5 @@
 //! The JSON report of `llmvcr scenario run` against `scenarios/report.schema.json`,
 //! and the `--repeat` and `--cassettes` flags.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -8,12 +7,10 @@ use std::process::Command;
 
 use serde_json::Value;
 
-fn llmvcr() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_llmvcr"))
-}
+use crate::support::llmvcr;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    crate::support::repo("")
 }
 
 fn schema() -> Value {

@@ -1,52 +1,10 @@
 //! `llmvcr cassette import | export | lint | show | diff`, and `inspect` on
 //! format v1, run as a user runs them.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn llmvcr() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_llmvcr"));
-    // The children see no secret variable unless a test sets one.
-    for (name, _) in std::env::vars_os() {
-        let upper = name.to_string_lossy().to_ascii_uppercase();
-        if ["_API_KEY", "_TOKEN", "_SECRET"]
-            .iter()
-            .any(|s| upper.ends_with(s))
-        {
-            command.env_remove(name);
-        }
-    }
-    command
-}
-
-fn repo(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(rel)
-}
-
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("llmvcr-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).unwrap()
-}
-
-fn run(command: &mut Command) -> (Option<i32>, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = command.output().unwrap();
-    (status.code(), text(&stdout), text(&stderr))
-}
-
-const TOOL_STREAM: &str = "anthropic/simonw__llm-anthropic__cassettes__test_anthropic__test_stream_events_tool_calls.yaml";
+use crate::support::{TOOL_STREAM, llmvcr, repo, run, temp, text};
 
 const SECRET_VALUE: &str = "live-value-0123456789";
 

@@ -1,20 +1,13 @@
 //! The `llmvcr` binary, run as a user runs it.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn llmvcr() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_llmvcr"))
-}
+use crate::support::{TOOL_STREAM, llmvcr};
 
 fn real(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../cassettes/real")
-        .join(rel)
+    crate::support::repo("cassettes/real").join(rel)
 }
-
-const TOOL_STREAM: &str = "anthropic/simonw__llm-anthropic__cassettes__test_anthropic__test_stream_events_tool_calls.yaml";
 
 #[test]
 fn inspect_json_prints_one_object_per_interaction() {
