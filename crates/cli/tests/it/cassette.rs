@@ -2,9 +2,8 @@
 //! format v1, run as a user runs them.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use crate::support::{TOOL_STREAM, llmvcr, repo, run, temp, text};
+use crate::support::{TOOL_STREAM, llmvcr, repo, run, temp};
 
 const SECRET_VALUE: &str = "live-value-0123456789";
 

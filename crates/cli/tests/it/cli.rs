@@ -1,7 +1,6 @@
 //! The `llmvcr` binary, run as a user runs it.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::support::{TOOL_STREAM, llmvcr};
 

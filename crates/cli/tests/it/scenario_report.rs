@@ -2,8 +2,7 @@
 //! and the `--repeat` and `--cassettes` flags.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use serde_json::Value;
 
