@@ -345,7 +345,7 @@ fn check_version(doc: &yaml_serde::Value, source: &str) -> Result<()> {
 pub(crate) fn validate(cassette: &Cassette, text: &str, source: &str) -> Result<()> {
     for (index, interaction) in cassette.interactions.iter().enumerate() {
         if let Err(message) = validate_interaction(interaction) {
-            let lines = interaction_lines(text, cassette.interactions.len());
+            let lines = llmvcr_import::interaction_lines(text, cassette.interactions.len(), false);
             return Err(CassetteError::Schema {
                 file: source.to_owned(),
                 line: lines.get(index).copied(),
@@ -467,40 +467,5 @@ fn format_name(format: StreamFormat) -> &'static str {
         StreamFormat::Ndjson => "ndjson",
         StreamFormat::JsonArray => "json_array",
         StreamFormat::Chunks => "chunks",
-    }
-}
-
-/// The 1-based first line of each item of the top-level `interactions`
-/// list, for block-style YAML as [`to_yaml`] writes it. Empty unless exactly
-/// `expected` items are found.
-fn interaction_lines(text: &str, expected: usize) -> Vec<usize> {
-    let mut lines = text.lines().enumerate();
-    let found = lines.by_ref().any(|(_, line)| {
-        line.strip_prefix("interactions:")
-            .is_some_and(|rest| rest.trim().is_empty() || rest.trim_start().starts_with('#'))
-    });
-    if !found {
-        return Vec::new();
-    }
-    let mut starts = Vec::new();
-    let mut item_indent: Option<usize> = None;
-    for (index, line) in lines {
-        let trimmed = line.trim_start_matches(' ');
-        if trimmed.trim().is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        let indent = line.len() - trimmed.len();
-        let is_item = trimmed == "-" || trimmed.starts_with("- ");
-        if indent == 0 && !is_item {
-            break;
-        }
-        if is_item && *item_indent.get_or_insert(indent) == indent {
-            starts.push(index + 1);
-        }
-    }
-    if starts.len() == expected {
-        starts
-    } else {
-        Vec::new()
     }
 }

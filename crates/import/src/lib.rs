@@ -46,7 +46,7 @@ mod vcrpy;
 pub use recorded::{Headers, RecordedBody, RecordedInteraction, RecordedRequest, RecordedResponse};
 
 pub use vcr_json::parse_vcr_json;
-pub use vcrpy::parse_vcrpy;
+pub use vcrpy::{interaction_lines, parse_vcrpy};
 
 /// The result type of the importers.
 pub type Result<T, E = ImportError> = std::result::Result<T, E>;

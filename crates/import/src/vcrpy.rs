@@ -1090,7 +1090,7 @@ fn merge_marks(original: Value, marked: &Value) -> Value {
 /// it before 1.0), found by scanning block-style YAML as VCR.py writes it.
 /// Empty unless exactly `expected` items are found, so a line is never
 /// attributed to the wrong interaction.
-pub(crate) fn interaction_lines(text: &str, expected: usize, top_level_list: bool) -> Vec<usize> {
+pub fn interaction_lines(text: &str, expected: usize, top_level_list: bool) -> Vec<usize> {
     let mut lines = text.lines().enumerate().peekable();
     if top_level_list {
         while lines

@@ -6,7 +6,7 @@
 //! keeps its statuses, headers and bodies (JSON-equal frame by frame for JSON,
 //! byte-equal for text).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use llmvcr_cassette::StoredBody as V1Body;
 use llmvcr_cassette::{
@@ -17,24 +17,8 @@ use llmvcr_cassette::{
 use serde_json::{Value, json};
 
 fn corpus() -> Vec<(String, PathBuf)> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        entries.sort();
-        for path in entries {
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "yaml") {
-                out.push(path);
-            }
-        }
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../cassettes/real");
-    let mut files = Vec::new();
-    walk(&root, &mut files);
-    files
+    let root = crate::support::root().join("cassettes/real");
+    crate::support::real_yaml()
         .into_iter()
         .map(|p| (p.strip_prefix(&root).unwrap().display().to_string(), p))
         .collect()

@@ -2,7 +2,7 @@
 //! Export to VCR.py YAML: the VCR.py reader reads every exported cassette
 //! back equal to what format v1 holds.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use llmvcr_cassette::StoredBody as V1Body;
 use llmvcr_cassette::{
@@ -13,26 +13,7 @@ use llmvcr_cassette::{
 use serde_json::json;
 
 fn corpus() -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        entries.sort();
-        for path in entries {
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "yaml") {
-                out.push(path);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../cassettes/real"),
-        &mut files,
-    );
-    files
+    crate::support::real_yaml()
 }
 
 fn lower(interaction: &RecordedInteraction) -> Vec<(String, Vec<String>)> {

@@ -358,26 +358,7 @@ fn save_refuses_a_cassette_with_a_secret_and_writes_nothing() {
 // ----- The real corpus -----------------------------------------------------
 
 fn corpus_files() -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        entries.sort();
-        for path in entries {
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "yaml") {
-                out.push(path);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../cassettes/real"),
-        &mut files,
-    );
-    files
+    crate::support::real_yaml()
 }
 
 fn corpus() -> &'static [Interaction] {

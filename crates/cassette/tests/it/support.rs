@@ -35,6 +35,11 @@ pub(crate) fn files_under(dir: &Path, ext: &str) -> Vec<PathBuf> {
     files
 }
 
+/// Every original YAML recording under `cassettes/real/`, sorted.
+pub(crate) fn real_yaml() -> Vec<PathBuf> {
+    files_under(&root().join("cassettes/real"), "yaml")
+}
+
 /// Every original recording under `cassettes/real/`, sorted.
 pub(crate) fn real_cassettes() -> Vec<PathBuf> {
     let mut files = files_under(&root().join("cassettes/real"), "yaml");

@@ -17,26 +17,9 @@ fn corpus_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../cassettes/real")
 }
 
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            yaml_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "yaml") {
-            out.push(path);
-        }
-    }
-}
-
 fn corpus() -> Vec<(String, PathBuf)> {
     let root = corpus_root();
-    let mut files = Vec::new();
-    yaml_files(&root, &mut files);
-    files
+    crate::support::real_yaml()
         .into_iter()
         .map(|path| {
             let rel = path
