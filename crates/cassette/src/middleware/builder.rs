@@ -187,7 +187,6 @@ impl CassetteBuilder {
         let redactor = self
             .redactor
             .unwrap_or_else(|| Redactor::from_env(secret_rules));
-        let redacts_values = redactor.variable_names().next().is_some();
         let index = match keys {
             Some(keys) => Index::with_keys(rules.clone(), keys),
             None => Index::new(rules.clone(), &cassette.interactions),
@@ -204,7 +203,6 @@ impl CassetteBuilder {
                 file_existed: exists,
                 speed: self.speed,
                 redactor,
-                redacts_values,
                 secret_rules: secret_rules.clone(),
                 scanner: OnceLock::new(),
                 rules,

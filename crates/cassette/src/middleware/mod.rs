@@ -84,8 +84,6 @@ struct Inner {
     file_existed: bool,
     speed: ReplaySpeed,
     redactor: Redactor,
-    /// Whether the redactor replaces environment values (so bodies need it).
-    redacts_values: bool,
     /// Where credentials travel and what they look like, for the scanner.
     secret_rules: SecretRules,
     /// The scanner every save runs, built on the first save.
