@@ -173,8 +173,31 @@ struct Reported {
     partial: Option<ChatResponse>,
 }
 
+/// `{:?}` is for people: the message as `Display` writes it, its lines kept
+/// (a test that returns `llmvcr::Result` prints a miss explanation as it
+/// reads), then the usage the provider reported and the size of the partial
+/// response, if any. `{:#?}` is the structure, field by field.
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !f.alternate() {
+            f.write_str(&self.render())?;
+            if let Some(usage) = self.usage() {
+                write!(
+                    f,
+                    "\n  usage reported: {} input, {} output tokens",
+                    usage.input_tokens, usage.output_tokens
+                )?;
+            }
+            if let Some(partial) = self.partial() {
+                write!(
+                    f,
+                    "\n  partial response: {} characters of text, {} tool calls",
+                    partial.text.chars().count(),
+                    partial.tool_calls.len()
+                )?;
+            }
+            return Ok(());
+        }
         f.debug_struct("Error")
             .field("kind", &self.kind)
             .field("provider", &self.provider)
@@ -397,11 +420,32 @@ mod tests {
                 text: "private answer".into(),
                 ..ChatResponse::default()
             });
-        let debug = format!("{e:?}");
+        let debug = format!("{e:#?}");
         assert!(!debug.contains("private answer"), "{debug}");
         assert!(debug.contains("text_chars: 14"), "{debug}");
         assert!(debug.contains("input_tokens: 7"), "{debug}");
+        let plain = format!("{e:?}");
+        assert!(!plain.contains("private answer"), "{plain}");
+        assert_eq!(
+            plain,
+            "server: boom\n  usage reported: 7 input, 3 output tokens\n  \
+             partial response: 14 characters of text, 0 tool calls"
+        );
         assert_eq!(e.to_string(), "server: boom");
+    }
+
+    #[test]
+    fn debug_keeps_the_lines_of_a_message() {
+        let e = Error::new(
+            ErrorKind::NoMatch,
+            "no recorded interaction matches GET /x\n  cassette: c.yaml",
+        );
+        // As a test returning `Result` prints it: real line breaks, not `\n`.
+        assert_eq!(
+            format!("{e:?}"),
+            "no_match: no recorded interaction matches GET /x\n  cassette: c.yaml"
+        );
+        assert!(format!("{e:#?}").contains("kind: NoMatch"));
     }
 
     #[test]

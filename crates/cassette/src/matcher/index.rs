@@ -217,6 +217,7 @@ impl Index {
             method: request.method.clone(),
             url: request.url.clone(),
             reason,
+            recording_refused: false,
         })
     }
 }

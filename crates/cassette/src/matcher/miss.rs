@@ -77,9 +77,28 @@ pub struct NoMatch {
     pub url: String,
     /// Why it missed.
     pub reason: MissReason,
+    /// Whether recording is refused where the miss happened (on CI without
+    /// `LLMVCR_ALLOW_RECORD_IN_CI=1`), so the hint says to record locally.
+    pub recording_refused: bool,
 }
 
 impl std::error::Error for NoMatch {}
+
+impl NoMatch {
+    /// How to record what is missing with `mode`, true where the miss
+    /// happened: on CI, where recording is refused, it is done locally and
+    /// the cassette committed.
+    fn record_with(&self, mode: &str) -> String {
+        if self.recording_refused {
+            format!(
+                "record it locally with LLMVCR_MODE={mode} and commit the cassette \
+                 (CI replays committed cassettes only)"
+            )
+        } else {
+            format!("record it with LLMVCR_MODE={mode}")
+        }
+    }
+}
 
 impl fmt::Display for NoMatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -91,23 +110,19 @@ impl fmt::Display for NoMatch {
         write!(f, "  cassette: {}", self.cassette)?;
         match &self.reason {
             MissReason::NoCassette => {
-                write!(
-                    f,
-                    " does not exist\n  record it with LLMVCR_MODE=once or LLMVCR_MODE=record"
-                )
+                write!(f, " does not exist\n  {}", self.record_with("once"))
             }
-            MissReason::Empty => write!(
-                f,
-                " has no interactions\n  record it with LLMVCR_MODE=record"
-            ),
+            MissReason::Empty => {
+                write!(f, " has no interactions\n  {}", self.record_with("record"))
+            }
             MissReason::Exhausted { played } => write!(
                 f,
                 " ({} interactions)\n  all {} matching interactions were already played: {}\n  \
-                 allow repeats (MatchRules::with_repeats(true)) or record the extra call with \
-                 LLMVCR_MODE=new_episodes",
+                 allow repeats (MatchRules::with_repeats(true)), or add the extra call: {}",
                 self.interactions,
                 played.len(),
-                list_indices(played)
+                list_indices(played),
+                self.record_with("new_episodes")
             ),
             MissReason::Refused { candidates } => write!(
                 f,
@@ -140,7 +155,8 @@ impl fmt::Display for NoMatch {
                 }
                 write!(
                     f,
-                    "\n  record it with LLMVCR_MODE=new_episodes, or re-record with LLMVCR_MODE=record"
+                    "\n  {} (or LLMVCR_MODE=record to record the whole cassette again)",
+                    self.record_with("new_episodes")
                 )
             }
         }

@@ -196,11 +196,12 @@ impl CassetteBuilder {
             inner: Arc::new(Inner {
                 path: self.path,
                 built,
-                run_id: env.run_id,
+                run_id: env.run_id.clone(),
                 name,
                 mode,
                 effective,
                 file_existed: exists,
+                may_record: env.may_record(),
                 speed: self.speed,
                 redactor,
                 secret_rules: secret_rules.clone(),

@@ -82,6 +82,8 @@ struct Inner {
     mode: Mode,
     effective: Effective,
     file_existed: bool,
+    /// Whether the environment allows recording (not CI, or allowed there).
+    may_record: bool,
     speed: ReplaySpeed,
     redactor: Redactor,
     /// Where credentials travel and what they look like, for the scanner.
@@ -235,6 +237,7 @@ impl Inner {
                     if !self.file_existed && state.cassette.interactions.is_empty() {
                         miss.reason = MissReason::NoCassette;
                     }
+                    miss.recording_refused = !self.may_record;
                     return Err(MiddlewareError::NoMatch(miss));
                 }
             };

@@ -6,6 +6,7 @@ mod convert;
 mod errors;
 mod export;
 mod formats;
+mod hints;
 mod load;
 mod matcher_props;
 mod no_panic;
