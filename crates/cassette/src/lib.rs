@@ -253,7 +253,13 @@
 //! recorded, and returned as received. A streamed response (`text/event-stream`,
 //! NDJSON, a Gemini JSON-array stream; see [`FrameCapture::stream_format_for`])
 //! is returned at once, and each chunk is passed on as it arrives while it is
-//! framed and timed with `tokio::time` from the moment the headers arrived.
+//! framed and timed from the moment the headers arrived. Timing uses the real
+//! clock (`std::time::Instant`), not tokio's: a test that records under
+//! `#[tokio::test(start_paused = true)]` still stores the server's timing.
+//! A paused tokio clock (tokio's `test-util` feature) is for replay, where
+//! pacing sleeps in virtual time: while it waits on the real network, tokio
+//! jumps the paused clock to the next timer, so timeouts and retry waits in
+//! the stack above run early. Record without `start_paused`.
 //!
 //! An interaction is saved as soon as it is complete: a whole response before
 //! it is returned; a stream when it ends, or when the caller drops it (then the

@@ -307,7 +307,9 @@ impl Inner {
     ) -> reqwest_middleware::Result<reqwest::Response> {
         let recorded_at = rfc3339_now();
         let response = next.run(req, extensions).await?;
-        let start = tokio::time::Instant::now();
+        // Frames are timed with the real clock, also under a paused tokio
+        // clock, so a recording keeps the timing the server had.
+        let start = std::time::Instant::now();
         let status = response.status();
         let version = response.version();
         let url = response.url().clone();

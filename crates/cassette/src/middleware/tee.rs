@@ -85,7 +85,7 @@ pub(super) struct StreamRecording {
     pub(super) owner: Arc<Inner>,
     pub(super) pending: Pending,
     pub(super) capture: FrameCapture,
-    pub(super) start: tokio::time::Instant,
+    pub(super) start: std::time::Instant,
 }
 
 impl StreamRecording {

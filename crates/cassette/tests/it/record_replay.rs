@@ -313,6 +313,55 @@ async fn recording_streams_frames_to_the_caller_at_once() {
     assert!(frames[1].at_ms >= frames[0].at_ms);
 }
 
+/// A server on a thread of its own that waits 60 ms of real time between two
+/// SSE events, whatever the test's tokio clock does.
+fn real_time_sse_server() -> String {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&request).contains("\r\n\r\n") {
+            let n = socket.read(&mut buf).unwrap();
+            request.extend_from_slice(&buf[..n]);
+        }
+        let chunk = |data: &str| format!("{:x}\r\n{data}\r\n", data.len());
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+        let _ = socket.write_all(format!("{head}{}", chunk("data: {\"n\":1}\n\n")).as_bytes());
+        let _ = socket.flush();
+        std::thread::sleep(Duration::from_millis(60));
+        let _ = socket.write_all(format!("{}0\r\n\r\n", chunk("data: {\"n\":2}\n\n")).as_bytes());
+        let _ = socket.flush();
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test(start_paused = true)]
+async fn recording_under_a_paused_clock_keeps_real_timing() {
+    let dir = dir("paused-record");
+    let file = dir.join("stream.yaml");
+    let base = real_time_sse_server();
+    let recorder = client(cassette(&file, Mode::Record).build().unwrap());
+    let response = send_chat(&recorder, &base, "/v1/stream", "hi")
+        .await
+        .unwrap();
+    let _ = chunks(response).await;
+    let recorded = load(&file).unwrap();
+    let frames = &recorded.interactions[0]
+        .response
+        .stream
+        .as_ref()
+        .unwrap()
+        .frames;
+    assert_eq!(frames.len(), 2, "{frames:?}");
+    assert!(
+        frames[1].at_ms >= 50,
+        "the second event came 60 ms of real time after the first: {frames:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_dropped_stream_keeps_what_the_caller_read() {
     let dir = dir("dropped");
