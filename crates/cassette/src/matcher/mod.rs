@@ -7,7 +7,8 @@
 //! - the normalised URL: scheme and host lowercase, default port, user info and
 //!   fragment dropped, the query parsed, the parameters in
 //!   [`MatchRules::drop_query_params`] (credentials such as Gemini's `key=`)
-//!   removed, and the rest sorted by name, then value;
+//!   removed, and the rest sorted by name, then value; scheme, host and port
+//!   are left out when [`MatchRules::match_origin`] is off;
 //! - the canonical body, unless [`MatchRules::match_body`] is off: a JSON body with
 //!   its object keys sorted at every level, integral floats written as integers,
 //!   and the fields named by [`MatchRules::ignore_pointers`] and by the

@@ -109,6 +109,11 @@ pub struct MatchRules {
     pub body_ignores: Vec<BodyIgnore>,
     /// Whether the body is part of the match. On by default.
     pub match_body: bool,
+    /// Whether the URL's scheme, host and port are part of the match. On by
+    /// default; off, a cassette recorded against one server (a local mock on
+    /// `127.0.0.1:40647`, say) replays for requests to another (the real
+    /// host, another port), as long as path, query and body match.
+    pub match_origin: bool,
     /// Whether a request may be answered again by the last of its recordings once
     /// they have all been played. Off by default.
     pub allow_repeats: bool,
@@ -123,6 +128,7 @@ impl Default for MatchRules {
             ignore_pointers: Vec::new(),
             body_ignores: Vec::new(),
             match_body: true,
+            match_origin: true,
             allow_repeats: false,
             custom: None,
         }
@@ -136,6 +142,7 @@ impl fmt::Debug for MatchRules {
             .field("ignore_pointers", &self.ignore_pointers)
             .field("body_ignores", &self.body_ignores)
             .field("match_body", &self.match_body)
+            .field("match_origin", &self.match_origin)
             .field("allow_repeats", &self.allow_repeats)
             .field("custom", &self.custom.as_ref().map(|_| "<closure>"))
             .finish()
@@ -172,6 +179,23 @@ impl MatchRules {
         self
     }
 
+    /// Sets whether scheme, host and port take part in the match (see
+    /// [`MatchRules::match_origin`]).
+    ///
+    /// ```
+    /// use llmvcr_cassette::MatchRules;
+    ///
+    /// let anywhere = MatchRules::new().with_match_origin(false);
+    /// assert_eq!(
+    ///     anywhere.normalize_url("http://127.0.0.1:40647/v1/chat/completions"),
+    ///     anywhere.normalize_url("https://api.openai.com/v1/chat/completions"),
+    /// );
+    /// ```
+    pub fn with_match_origin(mut self, yes: bool) -> MatchRules {
+        self.match_origin = yes;
+        self
+    }
+
     /// Sets whether the last recording of a request repeats once all are played.
     pub fn with_repeats(mut self, yes: bool) -> MatchRules {
         self.allow_repeats = yes;
@@ -187,15 +211,18 @@ impl MatchRules {
         self
     }
 
-    /// Merges `other` into these rules: lists are concatenated; `match_body` and
-    /// `allow_repeats` and the custom matcher come from `other` when it changes them
-    /// from the default.
+    /// Merges `other` into these rules: lists are concatenated; `match_body`,
+    /// `match_origin`, `allow_repeats` and the custom matcher come from `other`
+    /// when it changes them from the default.
     pub fn merge(mut self, other: MatchRules) -> MatchRules {
         self.drop_query_params.extend(other.drop_query_params);
         self.ignore_pointers.extend(other.ignore_pointers);
         self.body_ignores.extend(other.body_ignores);
         if !other.match_body {
             self.match_body = false;
+        }
+        if !other.match_origin {
+            self.match_origin = false;
         }
         if other.allow_repeats {
             self.allow_repeats = true;
@@ -234,7 +261,9 @@ impl MatchRules {
 
     /// The normalised form of `url` used in the match.
     pub fn normalize_url(&self, url: &str) -> String {
-        NormalUrl::parse(url, &self.drop_query_params).text
+        NormalUrl::parse(url, &self.drop_query_params)
+            .key_text(self.match_origin)
+            .to_owned()
     }
 
     pub(crate) fn write_canonical(&self, request: &Request, out: &mut Vec<u8>) {
@@ -260,7 +289,7 @@ impl MatchRules {
             out.push(byte.to_ascii_uppercase());
         }
         out.push(b'\n');
-        out.extend_from_slice(url.text.as_bytes());
+        out.extend_from_slice(url.key_text(self.match_origin).as_bytes());
         out.push(b'\n');
         if self.match_body {
             canonical::write_body(body, &self.pointers_for(url), out);
@@ -293,8 +322,12 @@ impl MatchRules {
     /// (not repeats or the custom matcher), for caching keys.
     pub(crate) fn key_fingerprint(&self) -> u64 {
         let text = format!(
-            "{:?}|{:?}|{:?}|{}",
-            self.drop_query_params, self.ignore_pointers, self.body_ignores, self.match_body
+            "{:?}|{:?}|{:?}|{}|{}",
+            self.drop_query_params,
+            self.ignore_pointers,
+            self.body_ignores,
+            self.match_body,
+            self.match_origin
         );
         xxhash_rust::xxh3::xxh3_64(text.as_bytes())
     }

@@ -63,6 +63,17 @@ impl NormalUrl {
     pub(crate) fn path(&self) -> &str {
         self.text.get(self.path.clone()).unwrap_or("")
     }
+
+    /// The text the match key takes: the whole normal form, or without
+    /// `origin`, only the path and query (so a recording made against one
+    /// server matches requests to another).
+    pub(crate) fn key_text(&self, origin: bool) -> &str {
+        if origin || self.path.start == 0 {
+            &self.text
+        } else {
+            self.text.get(self.path.start..).unwrap_or(&self.text)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1103,3 +1103,54 @@ async fn gzip_responses_are_stored_decoded() {
     assert!(replayed.headers().get("content-encoding").is_none());
     assert_eq!(replayed.json::<Value>().await.unwrap(), body);
 }
+
+#[tokio::test]
+async fn with_the_origin_left_out_a_local_recording_replays_for_any_host() {
+    let cassette = llmvcr_cassette::parse(
+        "llmvcr: 1\ninteractions:\n- request:\n    method: POST\n    url: http://127.0.0.1:40647/v1/chat/completions?b=1\n    body: {json: {model: m}}\n  response:\n    status: 200\n    body: {text: ok}\n",
+        "local.yaml",
+    )
+    .unwrap();
+    let ask = |rules: MatchRules, url: &'static str| {
+        let cassette = cassette.clone();
+        async move {
+            let middleware =
+                llmvcr_cassette::CassetteMiddleware::replaying("local.yaml", cassette, rules)
+                    .unwrap();
+            let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+                .with(middleware)
+                .build();
+            client
+                .post(url)
+                .body(r#"{"model": "m"}"#)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+    };
+    let real = "https://api.openai.com/v1/chat/completions?b=1";
+    // By default the origin is part of the match.
+    let miss = ask(MatchRules::new(), real).await.unwrap_err();
+    assert!(miss.contains("url: http://127.0.0.1:40647"), "{miss}");
+    // Left out, another host, scheme and port match; the path still counts.
+    ask(MatchRules::new().with_match_origin(false), real)
+        .await
+        .unwrap();
+    ask(
+        MatchRules::new().with_match_origin(false),
+        "http://localhost:1234/v1/chat/completions?b=1",
+    )
+    .await
+    .unwrap();
+    let other_path = ask(
+        MatchRules::new().with_match_origin(false),
+        "https://api.openai.com/v1/responses?b=1",
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        other_path.contains("no recorded interaction"),
+        "{other_path}"
+    );
+}
