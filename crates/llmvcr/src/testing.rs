@@ -48,7 +48,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use llmvcr_cassette::{CassetteBuilder, CassetteMiddleware};
+use llmvcr_cassette::{CassetteBuilder, CassetteMiddleware, Mode, ReplaySpeed, SecretRules};
 use llmvcr_core::{Error, ErrorKind, Result};
 use llmvcr_providers::Endpoint;
 
@@ -193,13 +193,218 @@ impl reqwest_middleware::Middleware for Failing {
     }
 }
 
+/// What the one-liners ([`cassette_client!`](crate::cassette_client),
+/// [`cassette_middleware!`](crate::cassette_middleware)) change from their
+/// defaults: the cassette's name, matching, pacing, secrets and mode. A
+/// `&str` is the name alone.
+///
+/// ```
+/// use llmvcr::cassette::ReplaySpeed;
+/// use llmvcr::testing::options;
+/// use llmvcr::Endpoint;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let client = llmvcr::cassette_client!(
+///     Endpoint::openai(),
+///     options()
+///         .name("quickstart/capital_of_france")
+///         .repeats(true)                    // replay the last answer again
+///         .ignore_pointer("/seed")          // a JSON field left out of the match
+///         .ignore_query_param("trace")      // a query parameter left out of the match
+///         .match_origin(false)              // recorded against any host and port
+///         .speed(ReplaySpeed::Recorded)     // streams at their recorded pace
+/// );
+/// # drop(client);
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct CassetteOptions {
+    name: Option<String>,
+    repeats: bool,
+    ignore_pointers: Vec<String>,
+    ignore_query_params: Vec<String>,
+    match_origin: bool,
+    speed: Option<ReplaySpeed>,
+    secret_rules: Option<SecretRules>,
+    mode: Option<Mode>,
+}
+
+impl Default for CassetteOptions {
+    fn default() -> CassetteOptions {
+        CassetteOptions {
+            name: None,
+            repeats: false,
+            ignore_pointers: Vec::new(),
+            ignore_query_params: Vec::new(),
+            match_origin: true,
+            speed: None,
+            secret_rules: None,
+            mode: None,
+        }
+    }
+}
+
+/// The defaults of the one-liners, to change: see [`CassetteOptions`].
+#[must_use]
+pub fn options() -> CassetteOptions {
+    CassetteOptions::default()
+}
+
+impl CassetteOptions {
+    /// Uses `<CARGO_MANIFEST_DIR>/cassettes/<name>.yaml` instead of the name
+    /// of the test.
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> CassetteOptions {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Whether the last recording of a request answers it again once all are
+    /// played (off by default).
+    #[must_use]
+    pub fn repeats(mut self, yes: bool) -> CassetteOptions {
+        self.repeats = yes;
+        self
+    }
+
+    /// Leaves the request-body field at this JSON pointer out of the match.
+    #[must_use]
+    pub fn ignore_pointer(mut self, pointer: impl Into<String>) -> CassetteOptions {
+        self.ignore_pointers.push(pointer.into());
+        self
+    }
+
+    /// Leaves this query parameter out of the match.
+    #[must_use]
+    pub fn ignore_query_param(mut self, name: impl Into<String>) -> CassetteOptions {
+        self.ignore_query_params.push(name.into());
+        self
+    }
+
+    /// Whether scheme, host and port take part in the match (on by default);
+    /// off, a cassette recorded against a local server replays for any host.
+    #[must_use]
+    pub fn match_origin(mut self, yes: bool) -> CassetteOptions {
+        self.match_origin = yes;
+        self
+    }
+
+    /// How fast recorded streams replay (at once by default).
+    #[must_use]
+    pub fn speed(mut self, speed: ReplaySpeed) -> CassetteOptions {
+        self.speed = Some(speed);
+        self
+    }
+
+    /// More places credentials travel and shapes they take, added to the
+    /// providers' rules for redaction and scanning.
+    #[must_use]
+    pub fn secret_rules(mut self, rules: SecretRules) -> CassetteOptions {
+        self.secret_rules = Some(rules);
+        self
+    }
+
+    /// The mode, overriding `LLMVCR_MODE`.
+    #[must_use]
+    pub fn mode(mut self, mode: Mode) -> CassetteOptions {
+        self.mode = Some(mode);
+        self
+    }
+
+    /// The builder of the cassette at `path`, with the provider rules and
+    /// these options.
+    #[must_use]
+    pub fn builder(&self, path: impl Into<PathBuf>) -> CassetteBuilder {
+        let mut rules = match_rules()
+            .with_repeats(self.repeats)
+            .with_match_origin(self.match_origin);
+        rules.ignore_pointers.extend(self.ignore_pointers.iter().cloned());
+        rules
+            .drop_query_params
+            .extend(self.ignore_query_params.iter().cloned());
+        let mut builder = cassette(path).match_rules(rules);
+        if let Some(extra) = &self.secret_rules {
+            builder = builder.secret_rules(secret_rules().merge(extra.clone()));
+        }
+        if let Some(speed) = self.speed {
+            builder = builder.speed(speed);
+        }
+        if let Some(mode) = self.mode {
+            builder = builder.mode(mode);
+        }
+        builder
+    }
+
+    /// The cassette's path: named, or after the running test.
+    fn path(&self, manifest_dir: &str, module_path: &str) -> Result<PathBuf> {
+        match &self.name {
+            Some(name) => Ok(named_cassette_path(manifest_dir, name)),
+            None => __test_cassette_path(manifest_dir, module_path),
+        }
+    }
+}
+
+impl From<&str> for CassetteOptions {
+    fn from(name: &str) -> CassetteOptions {
+        options().name(name)
+    }
+}
+
+impl From<String> for CassetteOptions {
+    fn from(name: String) -> CassetteOptions {
+        options().name(name)
+    }
+}
+
+impl From<&String> for CassetteOptions {
+    fn from(name: &String) -> CassetteOptions {
+        options().name(name.as_str())
+    }
+}
+
+#[doc(hidden)]
+pub fn __client_with(
+    endpoint: Endpoint,
+    manifest_dir: &str,
+    module_path: &str,
+    options: impl Into<CassetteOptions>,
+) -> Client {
+    let options = options.into();
+    let built = options.path(manifest_dir, module_path).and_then(|path| {
+        options
+            .builder(path)
+            .build()
+            .map_err(|e| crate::cassette_layer::to_core_error(&e))
+    });
+    client_or_failing(endpoint, built)
+}
+
+#[doc(hidden)]
+pub fn __middleware_with(
+    manifest_dir: &str,
+    module_path: &str,
+    options: impl Into<CassetteOptions>,
+) -> Result<CassetteMiddleware> {
+    let options = options.into();
+    let path = options.path(manifest_dir, module_path)?;
+    options
+        .builder(path)
+        .build()
+        .map_err(|e| crate::cassette_layer::to_core_error(&e))
+}
+
 /// A [`Client`] over a cassette named after the current test.
 ///
-/// `cassette_client!(endpoint)` uses
-/// `<CARGO_MANIFEST_DIR>/cassettes/<module path>/<test name>.yaml`;
-/// `cassette_client!(endpoint, "name")` uses `<CARGO_MANIFEST_DIR>/cassettes/<name>.yaml`.
-/// The mode comes from `LLMVCR_MODE`, and the provider rules are applied. See the
-/// [`testing`](crate::testing) module.
+/// - `cassette_client!(endpoint)` uses
+///   `<CARGO_MANIFEST_DIR>/cassettes/<module path>/<test name>.yaml`;
+/// - `cassette_client!(endpoint, "name")` uses `<CARGO_MANIFEST_DIR>/cassettes/<name>.yaml`;
+/// - `cassette_client!(endpoint, options()...)` takes [`CassetteOptions`]: the
+///   name, repeats, ignored fields and query parameters, the host-free match,
+///   replay pacing, extra secret rules and the mode.
+///
+/// The mode comes from `LLMVCR_MODE` unless the options set one, and the
+/// provider rules are applied. See the [`testing`](crate::testing) module.
 #[macro_export]
 macro_rules! cassette_client {
     ($endpoint:expr $(,)?) => {
@@ -208,21 +413,21 @@ macro_rules! cassette_client {
             $crate::testing::__test_cassette_path(env!("CARGO_MANIFEST_DIR"), module_path!()),
         )
     };
-    ($endpoint:expr, $name:expr $(,)?) => {
-        $crate::testing::__client(
+    ($endpoint:expr, $options:expr $(,)?) => {
+        $crate::testing::__client_with(
             $endpoint,
-            ::std::result::Result::Ok($crate::testing::named_cassette_path(
-                env!("CARGO_MANIFEST_DIR"),
-                $name,
-            )),
+            env!("CARGO_MANIFEST_DIR"),
+            module_path!(),
+            $options,
         )
     };
 }
 
 /// A [`CassetteMiddleware`](crate::cassette::CassetteMiddleware) over a cassette
 /// named after the current test, to add to your own `reqwest-middleware` stack:
-/// `cassette_middleware!()` or `cassette_middleware!("name")`, with the same
-/// paths, mode and rules as [`cassette_client!`]. Returns
+/// `cassette_middleware!()`, `cassette_middleware!("name")` or
+/// `cassette_middleware!(options()...)`, with the same paths, mode, rules and
+/// [`CassetteOptions`] as [`cassette_client!`]. Returns
 /// `Result<CassetteMiddleware, llmvcr::Error>`.
 #[macro_export]
 macro_rules! cassette_middleware {
@@ -230,11 +435,8 @@ macro_rules! cassette_middleware {
         $crate::testing::__test_cassette_path(env!("CARGO_MANIFEST_DIR"), module_path!())
             .and_then($crate::testing::__middleware)
     };
-    ($name:expr $(,)?) => {
-        $crate::testing::__middleware($crate::testing::named_cassette_path(
-            env!("CARGO_MANIFEST_DIR"),
-            $name,
-        ))
+    ($options:expr $(,)?) => {
+        $crate::testing::__middleware_with(env!("CARGO_MANIFEST_DIR"), module_path!(), $options)
     };
 }
 
