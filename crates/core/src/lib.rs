@@ -114,13 +114,16 @@ pub enum Provider {
     Ollama,
     /// A local LM Studio server.
     LmStudio,
+    /// A server on another host that speaks an OpenAI API (Chat Completions,
+    /// Responses, embeddings): a local server, a proxy or a mock.
+    OpenAiCompatible,
     /// Anything else.
     Unknown,
 }
 
 impl Provider {
     /// Lowercase name: `openai`, `azure`, `anthropic`, `gemini`, `openrouter`, `groq`,
-    /// `mistral`, `ollama`, `lmstudio` or `unknown`.
+    /// `mistral`, `ollama`, `lmstudio`, `openai_compatible` or `unknown`.
     pub fn as_str(self) -> &'static str {
         match self {
             Provider::OpenAi => "openai",
@@ -132,6 +135,7 @@ impl Provider {
             Provider::Mistral => "mistral",
             Provider::Ollama => "ollama",
             Provider::LmStudio => "lmstudio",
+            Provider::OpenAiCompatible => "openai_compatible",
             Provider::Unknown => "unknown",
         }
     }
@@ -148,6 +152,7 @@ impl Provider {
             "mistral" => Provider::Mistral,
             "ollama" => Provider::Ollama,
             "lmstudio" | "lm_studio" | "lm-studio" => Provider::LmStudio,
+            "openai_compatible" | "openai-compatible" => Provider::OpenAiCompatible,
             "unknown" => Provider::Unknown,
             _ => return None,
         };

@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `file`, `index` | where the interaction is (index is 0-based) |
 //! | `method`, `url`, `status` | as recorded |
-//! | `provider` | `openai`, `azure`, `anthropic`, `gemini`, `openrouter`, `groq`, `mistral`, `ollama` or `unknown`, by host |
+//! | `provider` | `openai`, `azure`, `anthropic`, `gemini`, `openrouter`, `groq`, `mistral` or `ollama` by host; on other hosts by path: `ollama` for Ollama's native `/api/...`, `openai_compatible` for an OpenAI API (`/chat/completions`, `/responses`, `/embeddings`), else `unknown` |
 //! | `api` | `chat_completions`, `responses`, `messages`, `generate_content`, `embeddings`, `count_tokens` or `other` |
 //! | `stream` | whether the response is a stream |
 //! | `model` | the response's model, else the request's |
@@ -79,7 +79,7 @@ pub struct InteractionSummary {
     pub url: String,
     /// HTTP status.
     pub status: u16,
-    /// Provider name, by host.
+    /// Provider name, by host, else by path.
     pub provider: &'static str,
     /// API kind, by path.
     pub api: &'static str,
@@ -112,8 +112,8 @@ pub fn summarize(
     let resp = &interaction.response;
     let url = req.uri.clone();
     let provider = match detect_provider(&url) {
-        // LM Studio cannot be told apart by host; the contract reports it as unknown.
-        Provider::LmStudio => Provider::Unknown,
+        // LM Studio cannot be told apart by host; the contract names it by its API.
+        Provider::LmStudio => Provider::OpenAiCompatible,
         p => p,
     };
     let api = detect_api(&url);

@@ -50,7 +50,10 @@ fn split_url(url: &str) -> (String, String) {
     (host.to_ascii_lowercase(), path.to_string())
 }
 
-/// The provider a URL belongs to, by host (and port, for local servers).
+/// The provider a URL belongs to, by host (and port, for local servers). On any
+/// other host (a local server, a proxy, a mock) the path decides: Ollama's native
+/// API is [`Provider::Ollama`], an OpenAI API is [`Provider::OpenAiCompatible`],
+/// anything else [`Provider::Unknown`].
 ///
 /// ```
 /// use llmvcr_core::Provider;
@@ -59,6 +62,10 @@ fn split_url(url: &str) -> (String, String) {
 /// assert_eq!(detect_provider("https://api.anthropic.com/v1/messages"), Provider::Anthropic);
 /// assert_eq!(detect_provider("https://x.openai.azure.com/openai/v1/responses"), Provider::Azure);
 /// assert_eq!(detect_provider("http://localhost:11434/api/chat"), Provider::Ollama);
+/// assert_eq!(
+///     detect_provider("http://127.0.0.1:1234/v1/chat/completions"),
+///     Provider::OpenAiCompatible,
+/// );
 /// ```
 pub fn detect_provider(url: &str) -> Provider {
     let (authority, _) = split_url(url);
@@ -91,7 +98,30 @@ pub fn detect_provider(url: &str) -> Provider {
     } else if port == Some(11434) || host.contains("ollama") {
         Provider::Ollama
     } else {
-        Provider::Unknown
+        provider_by_path(url)
+    }
+}
+
+/// The provider of a URL on a host llmvcr does not know, by the API its path calls:
+/// Ollama's native `/api/...` endpoints are Ollama, OpenAI's Chat Completions,
+/// Responses and embeddings paths an OpenAI-compatible server. Other paths
+/// (Anthropic Messages, Gemini) name no provider: the API is still detected.
+fn provider_by_path(url: &str) -> Provider {
+    let (_, path) = split_url(url);
+    let path = path.trim_end_matches('/');
+    let ollama_native = [
+        "/api/chat",
+        "/api/generate",
+        "/api/embed",
+        "/api/embeddings",
+    ];
+    if ollama_native.iter().any(|p| path.ends_with(p)) {
+        return Provider::Ollama;
+    }
+    match detect_api(url) {
+        Api::ChatCompletions | Api::Responses => Provider::OpenAiCompatible,
+        Api::Embeddings if path.ends_with("/embeddings") => Provider::OpenAiCompatible,
+        _ => Provider::Unknown,
     }
 }
 
@@ -189,11 +219,109 @@ mod tests {
             ("http://127.0.0.1:11434/api/chat", Provider::Ollama),
             (
                 "http://localhost:8080/v1/chat/completions",
-                Provider::Unknown,
+                Provider::OpenAiCompatible,
+            ),
+            ("https://api.openai.com/v1/embeddings", Provider::OpenAi),
+            (
+                "https://api.anthropic.com/v1/messages/count_tokens",
+                Provider::Anthropic,
+            ),
+            (
+                "https://generativelanguage.googleapis.com/v1beta/models/m:streamGenerateContent?alt=sse",
+                Provider::Gemini,
+            ),
+            ("https://ollama.internal/api/chat", Provider::Ollama),
+            (
+                "http://localhost:11434/v1/chat/completions",
+                Provider::Ollama,
             ),
             ("https://evil-openai.com.example.org/v1", Provider::Unknown),
         ] {
             assert_eq!(detect_provider(url), p, "{url}");
+        }
+    }
+
+    /// Servers on hosts llmvcr does not know: the API comes from the path, and the
+    /// provider is named by the API family where it can be.
+    #[test]
+    fn local_servers_by_path() {
+        for (url, provider, api, wire) in [
+            (
+                "http://127.0.0.1:1234/v1/chat/completions",
+                Provider::OpenAiCompatible,
+                Api::ChatCompletions,
+                Some(WireApi::OpenAiChat),
+            ),
+            (
+                "http://127.0.0.1:40647/v1/chat/completions/",
+                Provider::OpenAiCompatible,
+                Api::ChatCompletions,
+                Some(WireApi::OpenAiChat),
+            ),
+            (
+                "http://localhost:8000/v1/responses?x=1",
+                Provider::OpenAiCompatible,
+                Api::Responses,
+                Some(WireApi::OpenAiResponses),
+            ),
+            (
+                "http://localhost:8000/v1/embeddings",
+                Provider::OpenAiCompatible,
+                Api::Embeddings,
+                None,
+            ),
+            (
+                "http://localhost:11434/api/chat",
+                Provider::Ollama,
+                Api::ChatCompletions,
+                Some(WireApi::OllamaChat),
+            ),
+            (
+                "http://gpu-box:9000/api/chat",
+                Provider::Ollama,
+                Api::ChatCompletions,
+                Some(WireApi::OllamaChat),
+            ),
+            (
+                "http://gpu-box:9000/api/embed",
+                Provider::Ollama,
+                Api::Embeddings,
+                None,
+            ),
+            (
+                "https://llm.internal.example/v1/messages",
+                Provider::Unknown,
+                Api::Messages,
+                Some(WireApi::AnthropicMessages),
+            ),
+            (
+                "https://llm.internal.example/v1/messages/count_tokens",
+                Provider::Unknown,
+                Api::CountTokens,
+                None,
+            ),
+            (
+                "http://[::1]:8080/v1beta/models/gemini-2.5-flash:generateContent",
+                Provider::Unknown,
+                Api::GenerateContent,
+                Some(WireApi::Gemini),
+            ),
+            (
+                "http://127.0.0.1:8080/v1beta/models/m:streamGenerateContent?alt=sse",
+                Provider::Unknown,
+                Api::GenerateContent,
+                Some(WireApi::Gemini),
+            ),
+            (
+                "http://127.0.0.1:8080/v1/models",
+                Provider::Unknown,
+                Api::Other,
+                None,
+            ),
+        ] {
+            assert_eq!(detect_provider(url), provider, "{url}");
+            assert_eq!(detect_api(url), api, "{url}");
+            assert_eq!(detect_wire_api(url), wire, "{url}");
         }
     }
 

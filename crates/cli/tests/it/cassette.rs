@@ -650,3 +650,99 @@ fn lint_reports_the_cookies_the_raw_recordings_keep_and_nothing_else() {
     // A cookie value is shown by its first four characters at most.
     assert!(!stdout.contains("m0mGKA4KJQVC7Sah"), "{stdout}");
 }
+
+// --- local servers ---
+
+/// A format v1 cassette recorded against an OpenAI-compatible server on a local
+/// port. The answer is the one OpenAI gave in
+/// `cassettes/openai/pydantic__pydantic-ai__models__cassettes__test_openai__test_document_as_binary_content_input.yaml`.
+const LOCAL_OPENAI_COMPATIBLE: &str = r#"llmvcr: 1
+interactions:
+- request:
+    method: POST
+    url: http://127.0.0.1:40647/v1/chat/completions
+    headers:
+      content-type: application/json
+      host: 127.0.0.1:40647
+    body:
+      json:
+        messages:
+        - content: What is the main content on this document?
+          role: user
+        model: gpt-4o
+        n: 1
+        stream: false
+  response:
+    status: 200
+    headers:
+      content-length: '859'
+      content-type: application/json
+    body:
+      json:
+        choices:
+        - finish_reason: stop
+          index: 0
+          logprobs: null
+          message:
+            annotations: []
+            content: The main content of the document is "Dummy PDF file."
+            refusal: null
+            role: assistant
+        created: 1745094796
+        id: chatcmpl-BO9ACIkIeOW3OmoArEqYmWmeogKvC
+        model: gpt-4o-2024-08-06
+        object: chat.completion
+        service_tier: default
+        system_fingerprint: fp_6b6e24b474
+        usage:
+          completion_tokens: 13
+          completion_tokens_details:
+            accepted_prediction_tokens: 0
+            audio_tokens: 0
+            reasoning_tokens: 0
+            rejected_prediction_tokens: 0
+          prompt_tokens: 235
+          prompt_tokens_details:
+            audio_tokens: 0
+            cached_tokens: 0
+          total_tokens: 248
+"#;
+
+#[test]
+fn inspect_and_show_name_a_local_server_by_the_api_its_path_calls() {
+    let dir = temp("local-server");
+    let file = dir.join("local.yaml");
+    std::fs::write(&file, LOCAL_OPENAI_COMPATIBLE).unwrap();
+
+    let rows = inspect_rows(&file);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = &rows[0];
+    assert_eq!(row["url"], "http://127.0.0.1:40647/v1/chat/completions");
+    assert_eq!(row["provider"], "openai_compatible", "{row}");
+    assert_eq!(row["api"], "chat_completions", "{row}");
+    assert_eq!(row["stream"], false, "{row}");
+    assert_eq!(row["model"], "gpt-4o-2024-08-06", "{row}");
+    assert_eq!(
+        row["text"],
+        "The main content of the document is \"Dummy PDF file.\""
+    );
+    assert_eq!(
+        row["usage"],
+        serde_json::json!({"input_tokens": 235, "output_tokens": 13})
+    );
+    assert_eq!(row["finish_reason"], "stop", "{row}");
+    assert_eq!(row["error"], serde_json::Value::Null, "{row}");
+
+    let (code, stdout, stderr) = run(llmvcr().args(["cassette", "show"]).arg(&file));
+    assert_eq!(code, Some(0), "{stderr}");
+    for expected in [
+        "#0 POST http://127.0.0.1:40647/v1/chat/completions",
+        "openai_compatible",
+        "chat_completions",
+        "Dummy PDF file.",
+        "tokens: 235 in,",
+    ] {
+        assert!(stdout.contains(expected), "{expected} not in\n{stdout}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
