@@ -30,6 +30,11 @@
 //!
 //! [`cassette_client!(endpoint, "name")`](crate::cassette_client) uses
 //! `<CARGO_MANIFEST_DIR>/cassettes/<name>.yaml` instead; `name` may contain `/`.
+//! [`cassette_client!(endpoint, options()...)`](crate::cassette_client) takes
+//! [`CassetteOptions`]: the name, repeats, ignored body fields and query
+//! parameters, a match that leaves out scheme, host and port (for cassettes
+//! recorded against a local server), replay pacing, extra secret rules and the
+//! mode.
 //!
 //! # Mode and rules
 //!
@@ -319,7 +324,9 @@ impl CassetteOptions {
         let mut rules = match_rules()
             .with_repeats(self.repeats)
             .with_match_origin(self.match_origin);
-        rules.ignore_pointers.extend(self.ignore_pointers.iter().cloned());
+        rules
+            .ignore_pointers
+            .extend(self.ignore_pointers.iter().cloned());
         rules
             .drop_query_params
             .extend(self.ignore_query_params.iter().cloned());

@@ -206,3 +206,64 @@ async fn the_committed_quickstart_cassette_replays() {
     let middleware = llmvcr::cassette_middleware!("quickstart/capital_of_france").unwrap();
     assert_eq!(middleware.len(), 1);
 }
+
+#[tokio::test]
+async fn options_reach_every_knob_from_the_one_liner() {
+    use llmvcr::cassette::Mode;
+    use llmvcr::testing::options;
+
+    let question = || {
+        ChatRequest::new("gpt-4o")
+            .system("You are a helpful assistant.")
+            .user("What is the capital of France?")
+    };
+    // By default the one recording answers once, and only at its own host.
+    let once = llmvcr::cassette_client!(
+        Endpoint::openai(),
+        options()
+            .name("quickstart/capital_of_france")
+            .mode(Mode::Replay)
+    );
+    once.chat(&question()).await.unwrap();
+    let again = once.chat(&question()).await.unwrap_err();
+    assert_eq!(again.kind, ErrorKind::NoMatch);
+    assert!(
+        again.message.contains("with_repeats(true)"),
+        "{}",
+        again.message
+    );
+
+    // Repeats, another host and port (a local server), extra ignored fields.
+    let local = Endpoint::openai().with_base_url("http://127.0.0.1:9/v1");
+    let strict = llmvcr::cassette_client!(
+        local.clone(),
+        options()
+            .name("quickstart/capital_of_france")
+            .mode(Mode::Replay)
+    );
+    assert_eq!(
+        strict.chat(&question()).await.unwrap_err().kind,
+        ErrorKind::NoMatch
+    );
+    let client = llmvcr::cassette_client!(
+        local,
+        options()
+            .name("quickstart/capital_of_france")
+            .mode(Mode::Replay)
+            .repeats(true)
+            .match_origin(false)
+            .ignore_pointer("/seed")
+            .ignore_query_param("trace")
+    );
+    for _ in 0..2 {
+        let answer = client.chat(&question()).await.unwrap();
+        assert_eq!(answer.text, "The capital of France is Paris.");
+    }
+    let middleware = llmvcr::cassette_middleware!(
+        options()
+            .name("quickstart/capital_of_france")
+            .mode(Mode::Replay)
+    )
+    .unwrap();
+    assert_eq!(middleware.len(), 1);
+}
