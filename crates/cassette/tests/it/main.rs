@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod convert;
+mod dialects;
 mod errors;
 mod export;
 mod formats;
